@@ -1,0 +1,36 @@
+# Set-up and entry points. Every target installs what is missing first, so a fresh
+# machine needs only `make demo` or `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-install
+POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test test-sqlite test-postgres lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mailgrip demo
+
+# The suite runs twice: on SQLite (the embedded default) and on PostgreSQL.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	MAILGRIP_TEST_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-postgres: $(STAMP)
+	MAILGRIP_TEST_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check server emulator tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

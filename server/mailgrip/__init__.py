@@ -1,0 +1,55 @@
+"""Mailgrip: tracking and blocking for files sent from Outlook."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import db as database
+from .config import Settings
+from .logs import configure_logging
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings | None = None, instance_path: str | None = None) -> Flask:
+    """Create the Mailgrip application.
+
+    :param settings: settings to use; read from ``MAILGRIP_*`` variables when omitted.
+    :param instance_path: folder for the SQLite file, secrets and stored files.
+    """
+    instance_path = instance_path or os.environ.get("MAILGRIP_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    if settings is None:
+        settings = Settings.from_env(app.instance_path)
+    configure_logging(settings.log_level)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+    )
+    app.extensions["mailgrip.settings"] = settings
+
+    from .services import init_services
+
+    init_services(app, settings)
+
+    from . import models  # noqa: F401  (registers every table with the metadata)
+    from .extensions import babel, csrf, migrate, select_locale
+
+    database.db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    migrate.init_app(app, database.db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+
+    from .web import register_web
+
+    register_web(app)
+    return app

@@ -1,0 +1,1 @@
+"""Access: the one access decision and the blocks that feed it."""

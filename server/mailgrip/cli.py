@@ -1,0 +1,105 @@
+"""The ``mailgrip`` command: demo, serve, worker, sync and Flask-Migrate's ``db`` group."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+from .config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _create_app():
+    try:
+        return create_app()
+    except ConfigError as error:
+        click.echo(f"Configuration error: {error}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Mailgrip: tracking and blocking for files sent from Outlook."""
+
+
+@main.command()
+@with_appcontext
+def sync() -> None:
+    """Sync the Sent Items of every known mailbox once."""
+    from .graph.client import GraphError
+    from .mirror.sync import sync_all
+    from .services import services
+    from .settings import current_settings
+
+    try:
+        results = sync_all(services().graph, current_settings())
+    except GraphError as error:
+        raise click.ClickException(str(error)) from error
+    for result in results:
+        click.echo(
+            f"mailbox {result.mailbox_id}: {result.created} new, {result.updated} updated, "
+            f"{result.removed} moved out of Sent Items"
+        )
+    if not results:
+        click.echo("No mailbox is known yet; a mailbox is added when its user first signs in.")
+
+
+@main.command("config-docs")
+def config_docs() -> None:
+    """Print the settings table as Markdown (the source of docs/configuration.md)."""
+    from .config import settings_markdown
+
+    click.echo(settings_markdown(), nl=False)
+
+
+@main.command()
+@with_appcontext
+def worker() -> None:
+    """Run background jobs in the foreground until interrupted (periodic Sent Items sync)."""
+    from .settings import current_settings
+    from .worker.periodic import PeriodicSync
+
+    loop = PeriodicSync(current_app._get_current_object(), current_settings().sync_interval)
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        click.echo("Worker stopped.")
+
+
+@main.command()
+@click.option(
+    "--bind",
+    default="127.0.0.1:8000",
+    show_default=True,
+    help="Address and port that gunicorn listens on.",
+)
+@click.option(
+    "--workers", default=2, show_default=True, help="Number of gunicorn worker processes."
+)
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Apply database migrations before serving.",
+)
+def serve(bind: str, workers: int, migrate: bool) -> None:
+    """Serve Mailgrip with gunicorn (production)."""
+    from .serve import run_gunicorn
+
+    run_gunicorn(bind=bind, workers=workers, migrate=migrate)
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, help="Port of Mailgrip on 127.0.0.1.")
+@click.option("--emulator-port", default=0, help="Port of the emulator; 0 picks a free one.")
+def demo(port: int, emulator_port: int) -> None:
+    """Run Mailgrip, the Microsoft 365 emulator and demo data on this machine, with no account."""
+    from .demo.run import run_demo
+
+    run_demo(port=port, emulator_port=emulator_port)

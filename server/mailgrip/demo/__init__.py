@@ -1,0 +1,1 @@
+"""`mailgrip demo`: everything on one machine, with the emulator standing in for Microsoft 365."""

@@ -1,0 +1,166 @@
+"""Start the emulator and Mailgrip on loopback, seed demo mail, sync, and serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+import click
+import requests
+from werkzeug.serving import make_server
+
+from .. import create_app
+from ..config import Settings
+from ..worker.periodic import PeriodicSync, run_sync_once
+from .messages import DEMO_MESSAGES, SENDER, build_demo_message
+
+log = logging.getLogger(__name__)
+
+OUTBOX_POLL_SECONDS = 2.0
+CODE_PATTERN = re.compile(r"\b(\d{6})\b")
+
+
+def demo_instance_path() -> Path:
+    """The demo's own folder, emptied at every start so that each run begins from the same state."""
+    base = os.environ.get("MAILGRIP_INSTANCE_PATH") or str(Path.cwd() / "instance")
+    return Path(base) / "demo"
+
+
+def run_demo(port: int, emulator_port: int = 0) -> None:
+    """Run the whole product on this machine until interrupted."""
+    from m365_emulator.server import EmulatorServer
+
+    folder = demo_instance_path()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+    emulator = EmulatorServer(state_dir=folder / "emulator", port=emulator_port)
+    emulator.start()
+    public_url = f"http://127.0.0.1:{port}"
+    app = create_app(
+        Settings.from_env(folder, _environ(emulator, folder, public_url)), instance_path=str(folder)
+    )
+    _migrate(app)
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True)
+    except OSError as error:
+        emulator.stop()
+        raise click.ClickException(
+            f"Port {port} on 127.0.0.1 is not free ({error.strerror}); choose another with --port."
+        ) from error
+    threading.Thread(target=server.serve_forever, name="mailgrip-http", daemon=True).start()
+    emulator.configure(mailgrip_url=public_url)
+
+    password = secrets.token_urlsafe(9)
+    emulator.create_user(SENDER[1], SENDER[0], password)
+    links = _send_demo_messages(emulator)
+    run_sync_once(app)
+
+    sync = PeriodicSync(app, app.extensions["mailgrip.settings"].sync_interval)
+    sync.start()
+    stop = threading.Event()
+    outbox = threading.Thread(target=_print_new_codes, args=(emulator, stop), daemon=True)
+    outbox.start()
+    _print_urls(public_url, emulator, password, links)
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    click.echo("\nStopping…")
+    stop.set()
+    sync.stop()
+    server.shutdown()
+    emulator.stop()
+    click.echo("Stopped.")
+
+
+def _environ(emulator, folder: Path, public_url: str) -> dict[str, str]:
+    return {
+        "MAILGRIP_STORAGE_DIR": str(folder / "files"),
+        "MAILGRIP_PUBLIC_URL": public_url,
+        "MAILGRIP_AUTHORITY": emulator.base_url,
+        "MAILGRIP_TENANT_ID": emulator.tenant_id,
+        "MAILGRIP_CLIENT_ID": emulator.client_id,
+        "MAILGRIP_CLIENT_SECRET": emulator.client_secret,
+        "MAILGRIP_INSTANCE_DISCOVERY": "false",
+        "MAILGRIP_GRAPH_URL": f"{emulator.base_url}/v1.0",
+        "MAILGRIP_CA_BUNDLE": str(emulator.ca_path),
+        "MAILGRIP_DEMO_SIGNIN": "true",
+        "MAILGRIP_DEMO_CLIENT_ID": emulator.public_client_id,
+        "MAILGRIP_SYNC_INTERVAL": os.environ.get("MAILGRIP_SYNC_INTERVAL", "5"),
+        "MAILGRIP_LOG_LEVEL": os.environ.get("MAILGRIP_LOG_LEVEL", "WARNING"),
+    }
+
+
+def _migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    Path(app.extensions["mailgrip.settings"].storage_dir).mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        upgrade()
+
+
+def _send_demo_messages(emulator) -> list[tuple[str, str]]:
+    """Send each demo message the way the add-in will; return (subject, portal link) pairs."""
+    links = []
+    for demo in DEMO_MESSAGES:
+        response = requests.post(
+            f"{emulator.base_url}/_emulator/mailboxes/{SENDER[1]}/send-from-outlook",
+            data=build_demo_message(demo),
+            headers={"Content-Type": "message/rfc822"},
+            verify=str(emulator.ca_path),
+            timeout=30,
+        )
+        if response.status_code != 201:
+            raise click.ClickException(
+                f"Sending the demo message {demo.subject!r} failed: "
+                f"{response.status_code} {response.text[:500]}"
+            )
+        links.append((demo.subject, response.json()["link"]))
+    return links
+
+
+def _print_urls(public_url: str, emulator, password: str, links: list[tuple[str, str]]) -> None:
+    click.echo("")
+    click.echo("Mailgrip demo is running. Open these in a browser:")
+    click.echo("")
+    click.echo(f"  Task pane (the sender's view):  {public_url}/taskpane")
+    click.echo(f"    sign in as {SENDER[1]} with password {password}")
+    click.echo("")
+    click.echo("  Recipient portal, one link per sent message:")
+    for subject, link in links:
+        click.echo(f"    {subject}")
+        click.echo(f"      {link}")
+    click.echo("")
+    click.echo("  One-time codes mailed to recipients are printed below as they are sent,")
+    click.echo(f"  and listed as JSON at {emulator.base_url}/_emulator/outbox")
+    click.echo(f"  (served with the emulator's local CA: curl --cacert {emulator.ca_path} …).")
+    click.echo("")
+    click.echo("Press Ctrl-C to stop.")
+
+
+def _print_new_codes(emulator, stop: threading.Event) -> None:
+    seen = 0
+    session = requests.Session()
+    session.verify = str(emulator.ca_path)
+    while not stop.wait(OUTBOX_POLL_SECONDS):
+        try:
+            mails = session.get(f"{emulator.base_url}/_emulator/outbox", timeout=10).json()["value"]
+        except (requests.RequestException, ValueError, KeyError) as error:
+            log.warning("Reading the emulator outbox failed: %s", error)
+            continue
+        for mail in mails[seen:]:
+            code = CODE_PATTERN.search(mail.get("body", ""))
+            recipients = ", ".join(mail.get("to", []))
+            shown = code.group(1) if code else "(no code in this mail)"
+            click.echo(f"[outbox] to {recipients}: {mail.get('subject', '')} — code {shown}")
+        seen = len(mails)

@@ -1,0 +1,1 @@
+"""A small Microsoft Graph client over one requests.Session."""

@@ -1,0 +1,164 @@
+"""Microsoft Graph requests: timeouts, paging, retries on 429/503 and typed errors."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from ..errors import MailgripError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+class GraphError(MailgripError):
+    """A Graph request failed; carries Graph's status, error code and ``request-id`` when known."""
+
+    status = 502
+    code = "graph_error"
+
+    def __init__(
+        self,
+        message: str,
+        http_status: int | None = None,
+        graph_code: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, graph_status=http_status, graph_code=graph_code, request_id=request_id
+        )
+        self.http_status = http_status
+        self.graph_code = graph_code
+        self.request_id = request_id
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> GraphError:
+        try:
+            error = response.json().get("error", {})
+        except (ValueError, AttributeError):
+            error = {}
+        graph_code = error.get("code", "") if isinstance(error, dict) else ""
+        graph_message = error.get("message", "") if isinstance(error, dict) else ""
+        return cls(
+            f"Graph {response.request.method} {_path(response.url)} failed: "
+            f"{response.status_code} {graph_code} {graph_message or response.reason}".strip(),
+            http_status=response.status_code,
+            graph_code=graph_code,
+            request_id=response.headers.get("request-id"),
+        )
+
+
+class GraphUnavailable(GraphError):
+    """Graph could not be reached: connection refused or reset, TLS failure, timeout."""
+
+    code = "graph_unavailable"
+
+
+def _path(url: str) -> str:
+    """The URL without its query, which may carry delta and skip tokens."""
+    return url.split("?", 1)[0]
+
+
+class GraphClient:
+    """Calls Graph with an app-only token; every request asks for immutable ids."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        base_url: str,
+        token: Callable[[], str],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._sleep = sleep
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("https://") else f"{self._base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one request, retrying 429 and 503 after ``Retry-After`` or a backoff.
+
+        :raise GraphError: Graph answered with an error status after the last attempt.
+        """
+        url = self.url(path)
+        prefer = ['IdType="ImmutableId"']
+        merged = dict(headers or {})
+        if "Prefer" in merged:
+            prefer.append(merged.pop("Prefer"))
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            request_headers = {
+                "Authorization": f"Bearer {self._token()}",
+                "Prefer": ", ".join(prefer),
+                **merged,
+            }
+            try:
+                response = self._session.request(
+                    method, url, params=params, json=json, headers=request_headers
+                )
+            except requests.RequestException as error:
+                raise GraphUnavailable(f"Graph {method} {_path(url)} failed: {error}") from error
+            if response.status_code not in (429, 503) or attempt == MAX_ATTEMPTS:
+                break
+            delay = _retry_delay(response, attempt)
+            log.warning(
+                "Graph %s %s answered %s (request-id %s); retry %d in %.1f s",
+                method,
+                _path(url),
+                response.status_code,
+                response.headers.get("request-id"),
+                attempt,
+                delay,
+            )
+            self._sleep(delay)
+        if response.status_code >= 400:
+            raise GraphError.from_response(response)
+        return response
+
+    def get_json(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self.request("GET", path, **kwargs).json()
+
+    def iter_pages(
+        self, path: str, *, params: dict[str, Any] | None = None, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every page of a collection, following ``@odata.nextLink``."""
+        headers = {"Prefer": f"odata.maxpagesize={page_size}"} if page_size else None
+        page = self.get_json(path, params=params, headers=headers)
+        yield page
+        while "@odata.nextLink" in page:
+            page = self.get_json(page["@odata.nextLink"], headers=headers)
+            yield page
+
+    def send_mail(self, user_id: str, message: dict[str, Any], save_to_sent_items: bool = False):
+        """Send a message from ``user_id``'s mailbox through ``sendMail``."""
+        self.request(
+            "POST",
+            f"users/{quote(user_id)}/sendMail",
+            json={"message": message, "saveToSentItems": save_to_sent_items},
+        )
+
+
+def _retry_delay(response: requests.Response, attempt: int) -> float:
+    retry_after = response.headers.get("Retry-After", "")
+    try:
+        return min(float(retry_after), MAX_RETRY_AFTER_SECONDS)
+    except ValueError:
+        # Exponential backoff with full jitter when Graph gives no Retry-After.
+        return random.uniform(0, min(2**attempt, MAX_RETRY_AFTER_SECONDS))

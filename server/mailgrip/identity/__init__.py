@@ -1,0 +1,1 @@
+"""Identity: bearer-token validation and Graph tokens through msal."""

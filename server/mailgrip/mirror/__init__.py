@@ -1,0 +1,1 @@
+"""Mirror: Sent Items sync, recipients and linking messages to their shares."""

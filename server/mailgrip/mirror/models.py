@@ -1,0 +1,76 @@
+"""Mirrored mailboxes, sent messages and their recipients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, db, utcnow
+
+
+class Mailbox(db.Model):
+    """A user whose Sent Items are mirrored."""
+
+    __tablename__ = "mailbox"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.String(64))
+    object_id: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(320), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(256), default="")
+    delta_link: Mapped[str | None] = mapped_column(sa.Text)
+    subscription_id: Mapped[str | None] = mapped_column(sa.String(128))
+    subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(back_populates="mailbox")
+
+
+class Message(db.Model):
+    """A mirrored sent item. ``internet_message_id`` is not unique and never a sole key."""
+
+    __tablename__ = "message"
+    __table_args__ = (sa.UniqueConstraint("mailbox_id", "graph_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(sa.ForeignKey("mailbox.id"), index=True)
+    graph_id: Mapped[str] = mapped_column(sa.String(512))
+    internet_message_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    subject: Mapped[str] = mapped_column(sa.Text, default="")
+    sender_address: Mapped[str] = mapped_column(sa.String(320), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    share_id: Mapped[str | None] = mapped_column(sa.ForeignKey("share.id"), index=True)
+    # Moving a message out of Sent Items is not a deletion: the row stays and access is unchanged.
+    in_sent_items: Mapped[bool] = mapped_column(default=True)
+    mirrored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    mailbox: Mapped[Mailbox] = relationship(back_populates="messages")
+    recipients: Mapped[list[Recipient]] = relationship(
+        back_populates="message", order_by="Recipient.id", cascade="all, delete-orphan"
+    )
+    share = relationship("Share", back_populates="messages")
+
+
+class Recipient(db.Model):
+    """One distinct address of a message; ``address_key`` is its comparison form."""
+
+    __tablename__ = "recipient"
+    __table_args__ = (sa.UniqueConstraint("message_id", "address_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("message.id"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(320))
+    address_key: Mapped[str] = mapped_column(sa.String(320))
+    display_name: Mapped[str] = mapped_column(sa.String(256), default="")
+    kind: Mapped[str] = mapped_column(sa.String(8))  # to, cc or bcc
+    # "unknown" until a delivery source (message trace, a non-delivery report) says otherwise.
+    delivery_state: Mapped[str] = mapped_column(sa.String(32), default="unknown")
+    delivery_detail: Mapped[str | None] = mapped_column(sa.Text)
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    message: Mapped[Message] = relationship(back_populates="recipients")

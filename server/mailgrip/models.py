@@ -1,0 +1,20 @@
+"""Imports every model so that Alembic and ``db.create_all`` see the whole schema."""
+
+from .access.models import Block
+from .audit import AuditRecord
+from .mirror.models import Mailbox, Message, Recipient
+from .shares.models import File, Share
+from .tracking.models import Event
+from .verification.models import VerificationCode
+
+__all__ = [
+    "AuditRecord",
+    "Block",
+    "Event",
+    "File",
+    "Mailbox",
+    "Message",
+    "Recipient",
+    "Share",
+    "VerificationCode",
+]

@@ -1,0 +1,1 @@
+"""Shares: the secure-files bundle of a message, its files and their storage."""

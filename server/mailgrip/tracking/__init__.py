@@ -1,0 +1,1 @@
+"""Tracking: recording events and deriving states from them."""

@@ -1,0 +1,1 @@
+"""Recipient verification with one-time codes."""

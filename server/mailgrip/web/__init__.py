@@ -1,0 +1,23 @@
+"""HTTP surfaces: task-pane API, recipient portal, tracking image, task pane, health."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .errors import register_error_handlers
+
+
+def register_web(app: Flask) -> None:
+    """Register every blueprint and the shared error handlers on ``app``."""
+    from ..extensions import csrf
+    from . import api, health, opens, portal, taskpane
+
+    # The API authenticates with bearer tokens, which a browser never sends on its own, so
+    # cross-site request forgery does not apply to it; every form elsewhere carries a CSRF token.
+    csrf.exempt(api.bp)
+    register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(opens.bp)
+    app.register_blueprint(taskpane.bp)

@@ -1,0 +1,55 @@
+"""Bearer-token authentication for the task-pane API."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, request
+
+from ...db import db
+from ...errors import TokenInvalid
+from ...identity.tokens import Caller
+from ...mirror.models import Mailbox
+from ...services import services
+
+
+def require_caller(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Validate the bearer token, then set ``g.caller`` and the caller's ``g.mailbox``.
+
+    :raise 401: the token is missing or invalid.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenInvalid("Send an Authorization header of the form 'Bearer <token>'.")
+        caller = services().tokens.validate(token.strip())
+        g.caller = caller
+        g.mailbox = mailbox_for(caller)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def mailbox_for(caller: Caller) -> Mailbox:
+    """Return the caller's mailbox, created on first use so that its Sent Items get mirrored."""
+    mailbox = db.session.scalar(
+        sa.select(Mailbox).where(
+            Mailbox.tenant_id == caller.tenant_id, Mailbox.object_id == caller.object_id
+        )
+    )
+    if mailbox is None:
+        mailbox = Mailbox(
+            tenant_id=caller.tenant_id,
+            object_id=caller.object_id,
+            address=caller.address,
+            display_name=caller.name,
+        )
+        db.session.add(mailbox)
+        db.session.commit()
+    return mailbox

@@ -1,0 +1,71 @@
+"""Creating and lifting blocks from the task pane."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from ...access.blocks import create_block, lift_block
+from ...access.models import Block
+from ...db import db
+from ...errors import BadRequest, NotFound
+from ...shares.models import Share
+from . import bp
+from .auth import require_caller
+from .messages import owned_message
+from .representation import block_json
+
+
+@bp.post("/messages/<int:message_id>/blocks")
+@require_caller
+def create(message_id: int):
+    """Block a file, a recipient or everything of one of the caller's messages.
+
+    :raise 400: the body is not a JSON object with a valid scope and target.
+    :raise 404: the message, recipient or file is not the caller's.
+    :return: 201 with the new block, or 200 with the identical block already active.
+    """
+    message = owned_message(message_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(
+            'Send a JSON object such as {"scope": "file", "fileId": 3} with '
+            "Content-Type: application/json."
+        )
+    block, created = create_block(
+        message,
+        str(body.get("scope", "")),
+        actor=_actor(),
+        recipient_id=_optional_id(body, "recipientId"),
+        file_id=_optional_id(body, "fileId"),
+    )
+    db.session.commit()
+    return block_json(block), 201 if created else 200
+
+
+@bp.post("/blocks/<int:block_id>/lift")
+@require_caller
+def lift(block_id: int):
+    """Lift one of the caller's blocks; it stays in the history.
+
+    :raise 404: no such block on the caller's shares.
+    """
+    block = db.session.get(Block, block_id)
+    share = db.session.get(Share, block.share_id) if block else None
+    if block is None or share is None or share.owner_mailbox_id != g.mailbox.id:
+        raise NotFound(f"Block {block_id} was not found.")
+    lift_block(block, actor=_actor())
+    db.session.commit()
+    return block_json(block)
+
+
+def _actor() -> str:
+    return g.caller.address or g.caller.object_id
+
+
+def _optional_id(body: dict, key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{key}={value!r} is not valid; give the numeric id from the tracking.")
+    return value

@@ -1,0 +1,89 @@
+"""Messages of the signed-in user and their tracking."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g, request
+
+from ...db import db
+from ...errors import BadRequest, NotFound
+from ...mirror.models import Message
+from ...tracking.states import derive_states
+from . import bp
+from .auth import require_caller
+from .representation import message_summary_json, tracking_json
+
+REFRESH_AFTER_SECONDS = 10
+MAX_LIST_LIMIT = 200
+
+
+@bp.get("/messages")
+@require_caller
+def list_messages():
+    """List the caller's mirrored messages, newest first.
+
+    :raise 400: ``limit`` is not a whole number from 1 to 200.
+    """
+    raw_limit = request.args.get("limit", "50")
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise BadRequest(f"limit={raw_limit!r} is not valid; use a whole number from 1 to 200.")
+    messages = db.session.scalars(
+        sa.select(Message)
+        .where(Message.mailbox_id == g.mailbox.id)
+        .order_by(Message.sent_at.desc().nulls_last(), Message.id.desc())
+        .limit(limit)
+    )
+    return {"value": [message_summary_json(m) for m in messages]}
+
+
+@bp.get("/messages/<int:message_id>")
+@require_caller
+def get_tracking(message_id: int):
+    """Return the tracking of one of the caller's messages by its Mailgrip id.
+
+    :raise 404: no such message in the caller's mailbox.
+    """
+    return _tracking_response(owned_message(message_id))
+
+
+@bp.get("/messages/lookup")
+@require_caller
+def lookup_tracking():
+    """Return the tracking of a message found by its Graph id or its ``internetMessageId``.
+
+    :raise 400: neither query parameter was given.
+    :raise 404: no such message in the caller's mailbox.
+    """
+    graph_id = request.args.get("graphId", "").strip()
+    internet_message_id = request.args.get("internetMessageId", "").strip()
+    query = sa.select(Message).where(Message.mailbox_id == g.mailbox.id)
+    if graph_id:
+        query = query.where(Message.graph_id == graph_id)
+    elif internet_message_id:
+        # internetMessageId is not unique (a message can be re-sent); take the newest mirror.
+        query = query.where(Message.internet_message_id == internet_message_id)
+    else:
+        raise BadRequest("Give graphId or internetMessageId as a query parameter.")
+    message = db.session.scalar(query.order_by(Message.id.desc()).limit(1))
+    if message is None:
+        raise NotFound("Mailgrip does not know this message.")
+    return _tracking_response(message)
+
+
+def owned_message(message_id: int) -> Message:
+    """Return the caller's message; another user's message is reported as not found.
+
+    :raise 404: the message does not exist or belongs to another mailbox.
+    """
+    message = db.session.get(Message, message_id)
+    if message is None or message.mailbox_id != g.mailbox.id:
+        raise NotFound(f"Message {message_id} was not found.")
+    return message
+
+
+def _tracking_response(message: Message):
+    return tracking_json(derive_states(message), REFRESH_AFTER_SECONDS)

@@ -1,0 +1,246 @@
+"""The OpenAPI 3.1 document of the task-pane API, served at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import bp
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid request; the message names the value and the fix.",
+        401: "Missing, expired or invalid bearer token.",
+        404: "Not found, or not the caller's.",
+        413: "Upload larger than the configured limit.",
+    }
+    return {str(status): _json(_ERROR, text[status]) for status in statuses}
+
+
+_ID_PARAM = {"in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "detail": {"type": "object"},
+        },
+    },
+    "Evidence": {
+        "type": "object",
+        "required": ["value", "at"],
+        "properties": {
+            "value": {"type": "boolean"},
+            "at": _NULLABLE_TIME,
+            "evidence": {
+                "type": ["string", "null"],
+                "enum": ["download", "verified", "link", "image", None],
+            },
+        },
+    },
+    "Block": {
+        "type": "object",
+        "required": ["id", "scope", "createdBy", "createdAt", "active"],
+        "properties": {
+            "id": {"type": "integer"},
+            "scope": {"type": "string", "enum": ["all", "recipient", "file"]},
+            "recipientId": {"type": ["integer", "null"]},
+            "fileId": {"type": ["integer", "null"]},
+            "createdBy": {"type": "string"},
+            "createdAt": {"type": "string", "format": "date-time"},
+            "liftedBy": {"type": ["string", "null"]},
+            "liftedAt": _NULLABLE_TIME,
+            "active": {"type": "boolean"},
+        },
+    },
+    "BlockRequest": {
+        "type": "object",
+        "required": ["scope"],
+        "properties": {
+            "scope": {"type": "string", "enum": ["all", "recipient", "file"]},
+            "recipientId": {"type": "integer", "description": "Required for scope recipient."},
+            "fileId": {"type": "integer", "description": "Required for scope file."},
+        },
+    },
+    "MessageSummary": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "subject": {"type": "string"},
+            "sentAt": _NULLABLE_TIME,
+            "recipientCount": {"type": "integer"},
+            "hasShare": {"type": "boolean"},
+        },
+    },
+    "Tracking": {
+        "type": "object",
+        "description": "Per recipient and per file states of one message, with its blocks.",
+        "properties": {
+            "id": {"type": "integer"},
+            "graphId": {"type": "string"},
+            "internetMessageId": {"type": ["string", "null"]},
+            "subject": {"type": "string"},
+            "sentAt": _NULLABLE_TIME,
+            "sender": {"type": "string"},
+            "inSentItems": {"type": "boolean"},
+            "share": {"type": ["object", "null"]},
+            "message": {"type": "object"},
+            "recipients": {"type": "array", "items": {"type": "object"}},
+            "files": {"type": "array", "items": {"type": "object"}},
+            "blockAll": {"oneOf": [{"$ref": "#/components/schemas/Block"}, {"type": "null"}]},
+            "blocks": {"type": "array", "items": {"$ref": "#/components/schemas/Block"}},
+            "refreshAfterSeconds": {"type": "integer"},
+        },
+    },
+    "Share": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "link": {"type": "string", "format": "uri"},
+            "openTrackingUrl": {"type": "string", "format": "uri"},
+            "expiresAt": {"type": "string", "format": "date-time"},
+            "verification": {"type": "string", "enum": ["code", "none"]},
+            "files": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/api/messages": {
+        "get": {
+            "summary": "List the caller's messages, newest first",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                }
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "value": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/MessageSummary"},
+                            }
+                        },
+                    },
+                    "The caller's messages.",
+                ),
+                **_errors(400, 401),
+            },
+        }
+    },
+    "/api/messages/{messageId}": {
+        "get": {
+            "summary": "Tracking of one message by its Mailgrip id",
+            "parameters": [{"name": "messageId", **_ID_PARAM}],
+            "responses": {
+                "200": _json({"$ref": "#/components/schemas/Tracking"}, "The tracking."),
+                **_errors(401, 404),
+            },
+        }
+    },
+    "/api/messages/lookup": {
+        "get": {
+            "summary": "Tracking of one message by Graph id or internetMessageId",
+            "parameters": [
+                {"name": "graphId", "in": "query", "schema": {"type": "string"}},
+                {"name": "internetMessageId", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": _json({"$ref": "#/components/schemas/Tracking"}, "The tracking."),
+                **_errors(400, 401, 404),
+            },
+        }
+    },
+    "/api/messages/{messageId}/blocks": {
+        "post": {
+            "summary": "Block a file, a recipient or everything",
+            "parameters": [{"name": "messageId", **_ID_PARAM}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/BlockRequest"}}
+                },
+            },
+            "responses": {
+                "201": _json({"$ref": "#/components/schemas/Block"}, "Block created."),
+                "200": _json({"$ref": "#/components/schemas/Block"}, "Same block already active."),
+                **_errors(400, 401, 404),
+            },
+        }
+    },
+    "/api/blocks/{blockId}/lift": {
+        "post": {
+            "summary": "Lift a block; it stays in the history",
+            "parameters": [{"name": "blockId", **_ID_PARAM}],
+            "responses": {
+                "200": _json({"$ref": "#/components/schemas/Block"}, "The lifted block."),
+                **_errors(401, 404),
+            },
+        }
+    },
+    "/api/shares": {
+        "post": {
+            "summary": "Create a share and upload its files",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["files"],
+                            "properties": {
+                                "files": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                },
+                                "verification": {"type": "string", "enum": ["code", "none"]},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json({"$ref": "#/components/schemas/Share"}, "Share created."),
+                **_errors(400, 401, 413),
+            },
+        }
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """Serve the OpenAPI document; it needs no token, because it describes only the shapes."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Mailgrip task-pane API", "version": "0.1.0"},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Identity-platform v2 access token with the API scope.",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+    }

@@ -1,0 +1,50 @@
+"""One error handler for every surface: JSON for the API, a page for people."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..db import db
+from ..errors import MailgripError
+
+log = logging.getLogger(__name__)
+
+_JSON_PREFIXES = ("/api/", "/graph/", "/healthz", "/readyz")
+
+
+def wants_json() -> bool:
+    """Whether the error for the current request should be JSON rather than a page."""
+    if request.path.startswith(_JSON_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _render(status: int, code: str, message: str, detail: dict | None = None):
+    if wants_json():
+        body = {"error": code, "message": message}
+        if detail:
+            body["detail"] = detail
+        return body, status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(MailgripError)
+    def handle_mailgrip_error(error: MailgripError):
+        return _render(error.status, error.code, error.message, error.detail)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return _render(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        # The unit of work failed half-way: roll back so the next request starts clean.
+        db.session.rollback()
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return _render(500, "internal_error", "Something went wrong on our side. Try again later.")

@@ -1,0 +1,212 @@
+"""Shared fixtures: the emulator over HTTPS on loopback, a real database, a live Mailgrip.
+
+The suite runs on SQLite by default and on PostgreSQL when ``MAILGRIP_TEST_DATABASE_URL`` is set
+(``make test`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import msal
+import pytest
+import requests
+import sqlalchemy as sa
+from mailgrip import create_app
+from mailgrip.config import Settings
+from mailgrip.db import db
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(os.environ.get("MAILGRIP_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The folder of public real-world samples; tests that need it skip when it is missing."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture folder {FIXTURES} is missing; set MAILGRIP_FIXTURES to its path")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory):
+    """The Microsoft 365 emulator, serving HTTPS on a free loopback port."""
+    from m365_emulator.server import EmulatorServer
+
+    server = EmulatorServer(state_dir=tmp_path_factory.mktemp("emulator"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("MAILGRIP_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'mailgrip.sqlite3'}"
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+def mailgrip_environ(emulator, database_url: str, storage_dir: Path, public_url: str) -> dict:
+    """The ``MAILGRIP_*`` variables that point a Mailgrip at the emulator."""
+    return {
+        "MAILGRIP_DATABASE_URL": database_url,
+        "MAILGRIP_STORAGE_DIR": str(storage_dir),
+        "MAILGRIP_PUBLIC_URL": public_url,
+        "MAILGRIP_AUTHORITY": emulator.base_url,
+        "MAILGRIP_TENANT_ID": emulator.tenant_id,
+        "MAILGRIP_CLIENT_ID": emulator.client_id,
+        "MAILGRIP_CLIENT_SECRET": emulator.client_secret,
+        "MAILGRIP_INSTANCE_DISCOVERY": "false",
+        "MAILGRIP_GRAPH_URL": f"{emulator.base_url}/v1.0",
+        "MAILGRIP_CA_BUNDLE": str(emulator.ca_path),
+        "MAILGRIP_DEMO_SIGNIN": "true",
+        "MAILGRIP_DEMO_CLIENT_ID": emulator.public_client_id,
+        "MAILGRIP_SECRET_KEY": "test-secret-key-that-is-only-used-in-tests",
+        "MAILGRIP_MAX_UPLOAD_BYTES": str(8 * 1024 * 1024),
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Create the schema once per run through the migrations, from an empty database."""
+    from flask_migrate import upgrade
+
+    engine = sa.create_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    instance = tmp_path_factory.mktemp("schema")
+    app = create_app(
+        Settings.from_env(
+            instance, {"MAILGRIP_DATABASE_URL": database_url, "MAILGRIP_SECRET_KEY": "schema"}
+        ),
+        instance_path=str(instance),
+    )
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@dataclass
+class LiveServer:
+    """A Mailgrip served by a real HTTP server in a thread."""
+
+    url: str
+    app: object
+
+
+@pytest.fixture
+def live_server(emulator, database_url, _schema, tmp_path) -> Iterator[LiveServer]:
+    """Mailgrip on a free loopback port, pointed at the emulator; tables emptied afterwards."""
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    environ = mailgrip_environ(emulator, database_url, tmp_path / "files", url)
+    app = create_app(Settings.from_env(tmp_path, environ), instance_path=str(tmp_path))
+    (tmp_path / "files").mkdir(exist_ok=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, fd=sock.fileno())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    emulator.configure(mailgrip_url=url)
+    yield LiveServer(url=url, app=app)
+    server.shutdown()
+    thread.join(timeout=5)
+    sock.close()
+    with app.app_context():
+        _empty_tables()
+        db.engine.dispose()
+    emulator.reset()
+
+
+def _empty_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(live_server):
+    """The Mailgrip application behind ``live_server``, with an app context pushed."""
+    with live_server.app.app_context():
+        yield live_server.app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class User:
+    """A user of the emulated tenant, with a password for the demo sign-in."""
+
+    id: str
+    address: str
+    display_name: str
+    password: str
+
+
+@pytest.fixture
+def make_user(emulator):
+    """Create users in the emulated tenant: ``make_user("alice@contoso.example")``."""
+
+    def factory(address: str, display_name: str | None = None) -> User:
+        password = "correct horse battery staple"
+        created = emulator.create_user(address, display_name or address.split("@")[0], password)
+        return User(created["id"], address, created["displayName"], password)
+
+    return factory
+
+
+@pytest.fixture
+def api_token(emulator):
+    """Get a real API access token for a user from the emulator through msal (password grant)."""
+
+    def acquire(user: User) -> str:
+        http = requests.Session()
+        http.verify = str(emulator.ca_path)
+        public_app = msal.PublicClientApplication(
+            emulator.public_client_id,
+            authority=f"{emulator.base_url}/{emulator.tenant_id}",
+            http_client=http,
+            instance_discovery=False,
+        )
+        result = public_app.acquire_token_by_username_password(
+            user.address, user.password, scopes=[f"api://{emulator.client_id}/access_as_user"]
+        )
+        assert "access_token" in result, result
+        return result["access_token"]
+
+    return acquire
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice@contoso.example", "Alice Sender")
+
+
+@pytest.fixture
+def alice_headers(alice, api_token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_token(alice)}"}

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import msal
 import pytest
-import requests
 import sqlalchemy as sa
 from mailgrip import create_app
 from mailgrip.config import Settings
 from mailgrip.db import db
+from mailgrip.http import TimeoutSession
+from mailgrip.identity.password_grant import acquire_token_by_password
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,22 +182,19 @@ def make_user(emulator):
 
 @pytest.fixture
 def api_token(emulator):
-    """Get a real API access token for a user from the emulator through msal (password grant)."""
+    """Get a real API access token for a user from the emulator (password grant)."""
 
     def acquire(user: User) -> str:
-        http = requests.Session()
-        http.verify = str(emulator.ca_path)
-        public_app = msal.PublicClientApplication(
+        session = TimeoutSession(timeout=30, verify=str(emulator.ca_path))
+        granted = acquire_token_by_password(
+            session,
+            f"{emulator.base_url}/{emulator.tenant_id}",
             emulator.public_client_id,
-            authority=f"{emulator.base_url}/{emulator.tenant_id}",
-            http_client=http,
-            instance_discovery=False,
+            user.address,
+            user.password,
+            [f"api://{emulator.client_id}/access_as_user"],
         )
-        result = public_app.acquire_token_by_username_password(
-            user.address, user.password, scopes=[f"api://{emulator.client_id}/access_as_user"]
-        )
-        assert "access_token" in result, result
-        return result["access_token"]
+        return granted.access_token
 
     return acquire
 

@@ -103,3 +103,7 @@ def demo(port: int, emulator_port: int) -> None:
     from .demo.run import run_demo
 
     run_demo(port=port, emulator_port=emulator_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,9 +10,11 @@ from .config import Settings
 
 
 class TimeoutSession(requests.Session):
-    """A ``requests.Session`` that applies a default timeout to every request.
+    """A ``requests.Session`` that applies its timeout and CA bundle to every request.
 
     requests waits forever when no timeout is given, and msal calls the session without one.
+    The CA bundle is passed per request because requests lets ``REQUESTS_CA_BUNDLE`` from the
+    environment override ``Session.verify`` (requests 2.32).
     """
 
     def __init__(self, timeout: float, verify: bool | str) -> None:
@@ -22,6 +24,7 @@ class TimeoutSession(requests.Session):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
+        kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 
 

@@ -148,14 +148,16 @@ def _apply_event(
             recipient.link_opened.add(at)
             recipient.opened.add(at, "link")
     elif event.kind == "verified":
+        # Verifying and downloading happen on the portal page, so someone followed the link.
+        states.link_opened.add(at)
         states.opened.add(at, "verified")
         if recipient:
-            # Verifying happens on the portal page, so the recipient followed the link.
             recipient.verified.add(at)
             recipient.link_opened.add(at)
             recipient.opened.add(at, "verified")
     elif event.kind == "downloaded":
         states.download_count += 1
+        states.link_opened.add(at)
         states.opened.add(at, "download")
         file_states = by_file.get(event.file_id)
         if recipient:

@@ -1,0 +1,630 @@
+// Mailgrip task pane: shows a sent message's tracking and switches its blocks.
+// Every string the user sees comes from the page's JSON configuration, translated on the
+// server. Data from the API reaches the page only through text nodes and textContent.
+"use strict";
+
+(() => {
+  const config = JSON.parse(document.getElementById("taskpane-config").textContent);
+  const S = config.strings;
+  const TOKEN_KEY = "mailgrip.taskpane.token";
+  // A token this close to its expiry is treated as expired, so a request never races it.
+  const EXPIRY_MARGIN_MS = 30_000;
+  const DEFAULT_REFRESH_SECONDS = 10;
+  const MIN_REFRESH_SECONDS = 2;
+
+  const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const numberFormat = new Intl.NumberFormat(config.locale);
+  const pluralRules = new Intl.PluralRules(config.locale);
+
+  const state = {
+    messageId: null, // Mailgrip's id, known after the first successful load
+    lastPayload: null, // the last tracking JSON as text, to tell a change from a repeat
+    timer: null,
+    stale: false, // a refresh came due while the page was hidden
+    loading: null, // the load in progress, so that two never overlap
+    pendingToggles: 0,
+    focusId: null, // the control to focus again after the view is rebuilt
+  };
+
+  const byId = (id) => document.getElementById(id);
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  class SignInRequired extends Error {}
+
+  // ---- text helpers ----
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, (placeholder, name) =>
+      Object.hasOwn(values, name) ? String(values[name]) : placeholder);
+  }
+
+  function formatTime(iso) {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? String(iso) : dateTimeFormat.format(date);
+  }
+
+  function formatCount(oneKey, otherKey, count) {
+    const template = pluralRules.select(count) === "one" ? S[oneKey] : S[otherKey];
+    return format(template, { count: numberFormat.format(count) });
+  }
+
+  // Decimal units, to match the kB and MB symbols that Intl prints.
+  function formatSize(bytes) {
+    const units = ["byte", "kilobyte", "megabyte", "gigabyte", "terabyte"];
+    let value = Number(bytes) || 0;
+    let index = 0;
+    while (value >= 1000 && index < units.length - 1) {
+      value /= 1000;
+      index += 1;
+    }
+    return new Intl.NumberFormat(config.locale, {
+      style: "unit",
+      unit: units[index],
+      unitDisplay: index === 0 ? "long" : "short",
+      maximumFractionDigits: index === 0 ? 0 : 1,
+    }).format(value);
+  }
+
+  function withTime(value, at) {
+    return at ? format(S.valueAt, { value, time: formatTime(at) }) : value;
+  }
+
+  // Build an element. Children are nodes or strings, and strings become text nodes.
+  function h(tag, attributes = {}, ...children) {
+    const element = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (value === null || value === undefined || value === false) continue;
+      element.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return element;
+  }
+
+  // ---- token ----
+
+  function readToken() {
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
+    } catch {
+      saved = null;
+    }
+    if (saved && typeof saved.token === "string" && Date.now() < saved.expiresAt - EXPIRY_MARGIN_MS) {
+      return saved.token;
+    }
+    clearToken();
+    return null;
+  }
+
+  function storeToken(token, expiresInSeconds) {
+    const expiresAt = Date.now() + Number(expiresInSeconds) * 1000;
+    sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token, expiresAt }));
+  }
+
+  function clearToken() {
+    sessionStorage.removeItem(TOKEN_KEY);
+  }
+
+  // ---- API ----
+
+  async function api(path, { method = "GET", body } = {}) {
+    const token = readToken();
+    if (!token) throw new SignInRequired("");
+    const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+
+    let response;
+    try {
+      response = await fetch(config.apiUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch {
+      throw new ApiError(0, "unreachable", S.unreachable);
+    }
+    const payload = await response.json().catch(() => null);
+    if (response.status === 401) {
+      // An expired or revoked token is dropped, so the next attempt signs in afresh.
+      clearToken();
+      throw new SignInRequired(S.sessionExpired);
+    }
+    if (!response.ok) {
+      const message = payload && typeof payload.message === "string"
+        ? payload.message
+        : format(S.unexpected, { status: response.status });
+      throw new ApiError(response.status, payload && payload.error, message);
+    }
+    return payload;
+  }
+
+  function trackingPath() {
+    if (state.messageId !== null) return `/messages/${encodeURIComponent(state.messageId)}`;
+    const { by, value } = config.selection;
+    if (by === "messageId") return `/messages/${encodeURIComponent(value)}`;
+    return `/messages/lookup?${by}=${encodeURIComponent(value)}`;
+  }
+
+  // ---- views ----
+
+  const VIEWS = ["loading", "notice", "signin", "list", "message"];
+
+  function show(view) {
+    for (const name of VIEWS) byId(name).hidden = name !== view;
+    const signedIn = view === "list" || view === "message";
+    byId("all-messages").hidden = !config.selection || view === "signin";
+    byId("refresh").hidden = !signedIn;
+    byId("signout").hidden = !(signedIn && config.demoSignin);
+  }
+
+  function showNotice(text) {
+    byId("notice").textContent = text;
+    show("notice");
+  }
+
+  function showAlert(text) {
+    byId("alert").textContent = text;
+  }
+
+  function announce(text) {
+    byId("status").textContent = text;
+  }
+
+  function showSignIn(reason) {
+    stopRefresh();
+    state.lastPayload = null;
+    state.focusId = null;
+    byId("updated").textContent = "";
+    if (!config.demoSignin) {
+      showNotice(S.signinInOutlook);
+      return;
+    }
+    byId("signin-error").textContent = reason || "";
+    show("signin");
+    byId("signin-username").focus();
+  }
+
+  // ---- loading and refresh ----
+
+  function load(options = {}) {
+    if (!state.loading) {
+      state.loading = (config.selection ? loadMessage(options) : loadList(options))
+        .finally(() => { state.loading = null; });
+    }
+    return state.loading;
+  }
+
+  async function loadMessage({ manual = false } = {}) {
+    try {
+      const data = await api(trackingPath());
+      state.messageId = data.id;
+      // A toggle under way reloads when it ends, and older data rendered now would undo it.
+      if (state.pendingToggles > 0) return;
+      const text = JSON.stringify({ ...data, refreshAfterSeconds: null });
+      const changed = state.lastPayload !== null && text !== state.lastPayload;
+      if (text !== state.lastPayload) renderMessage(data);
+      state.lastPayload = text;
+      show("message");
+      markUpdated(manual, changed);
+      scheduleRefresh(data.refreshAfterSeconds);
+    } catch (error) {
+      handleLoadError(error);
+    }
+  }
+
+  async function loadList({ manual = false } = {}) {
+    try {
+      const data = await api("/messages");
+      renderList(data.value || []);
+      show("list");
+      markUpdated(manual, false);
+      scheduleRefresh(DEFAULT_REFRESH_SECONDS);
+    } catch (error) {
+      handleLoadError(error);
+    }
+  }
+
+  function markUpdated(manual, changed) {
+    const time = clockFormat.format(new Date());
+    byId("updated").textContent = format(S.updatedAt, { time });
+    // Only news is announced, because "Updated" every few seconds would drown a screen reader.
+    if (changed) announce(format(S.changedAt, { time }));
+    else if (manual) announce(format(S.updatedAt, { time }));
+  }
+
+  function handleLoadError(error) {
+    if (error instanceof SignInRequired) {
+      showSignIn(error.message);
+      return;
+    }
+    if (!(error instanceof ApiError)) console.error(error);
+    const dataOnScreen = !byId("message").hidden || !byId("list").hidden;
+    if (error.status === 404 && state.messageId === null) {
+      // The mirror may not have caught up with a message sent moments ago, so keep asking.
+      showNotice(S.notFound);
+    } else if (dataOnScreen) {
+      const text = format(S.refreshFailed, { message: error.message });
+      byId("updated").textContent = text;
+      announce(text);
+    } else {
+      showNotice(error.message);
+    }
+    scheduleRefresh(DEFAULT_REFRESH_SECONDS);
+  }
+
+  function scheduleRefresh(seconds) {
+    stopRefresh();
+    const delay = Math.max(MIN_REFRESH_SECONDS, Number(seconds) || DEFAULT_REFRESH_SECONDS);
+    state.timer = setTimeout(refreshWhenDue, delay * 1000);
+  }
+
+  function stopRefresh() {
+    clearTimeout(state.timer);
+    state.timer = null;
+  }
+
+  function refreshWhenDue() {
+    state.timer = null;
+    if (document.visibilityState !== "visible") {
+      state.stale = true;
+      return;
+    }
+    if (state.pendingToggles > 0) {
+      // The toggle reloads when it finishes, and a rebuild now would undo its disabled switch.
+      scheduleRefresh(MIN_REFRESH_SECONDS);
+      return;
+    }
+    load();
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && state.stale) {
+      state.stale = false;
+      load();
+    }
+  });
+
+  // ---- list of messages ----
+
+  function renderList(items) {
+    const list = byId("list-items");
+    list.replaceChildren();
+    if (items.length === 0) {
+      list.append(h("li", { class: "empty" }, S.listEmpty));
+      return;
+    }
+    for (const item of items) {
+      const url = `${config.listUrl}?messageId=${encodeURIComponent(item.id)}`;
+      const meta = [
+        item.sentAt ? format(S.sentOn, { time: formatTime(item.sentAt) }) : S.notSentYet,
+        formatCount("recipientCountOne", "recipientCountOther", item.recipientCount || 0),
+        item.hasShare ? S.secureFiles : S.noSecureFiles,
+      ].join(" · ");
+      list.append(h("li", {},
+        h("a", { href: url, class: "message-link" },
+          h("span", { class: "subject" }, item.subject || S.noSubject),
+          h("span", { class: "meta" }, meta))));
+    }
+  }
+
+  // ---- one message ----
+
+  function renderMessage(data) {
+    const active = document.activeElement;
+    if (active && active.id && active !== document.body) state.focusId = active.id;
+    const recipientsById = new Map((data.recipients || []).map((r) => [r.id, r]));
+    const filesById = new Map((data.files || []).map((f) => [f.id, f]));
+    const blockable = Boolean(data.share);
+
+    byId("message-subject").textContent = data.subject || S.noSubject;
+    byId("message-meta").textContent = [
+      data.sentAt ? format(S.sentOn, { time: formatTime(data.sentAt) }) : S.notSentYet,
+      data.sender ? format(S.from, { address: data.sender }) : null,
+    ].filter(Boolean).join(" · ");
+
+    const notes = [];
+    if (data.inSentItems === false) notes.push(S.notInSentItems);
+    if (data.share) {
+      if (data.share.expiresAt) notes.push(format(S.shareExpires, { time: formatTime(data.share.expiresAt) }));
+      notes.push(data.share.verification === "none" ? S.verificationNone : S.verificationCode);
+    } else {
+      notes.push(S.noShare);
+    }
+    byId("message-notes").replaceChildren(...notes.map((note) => h("li", {}, note)));
+
+    renderBlockAll(data, blockable);
+    renderMessageLevel(data.message);
+
+    const recipients = data.recipients || [];
+    byId("recipients-heading").textContent = format(S.recipientsHeading, { count: numberFormat.format(recipients.length) });
+    byId("recipients").replaceChildren(...(recipients.length
+      ? recipients.map((recipient) => renderRecipient(recipient, blockable))
+      : [h("li", { class: "empty" }, S.noRecipients)]));
+
+    const files = data.files || [];
+    byId("files-section").hidden = files.length === 0;
+    byId("files-heading").textContent = format(S.filesHeading, { count: numberFormat.format(files.length) });
+    byId("files").replaceChildren(...files.map((file) => renderFile(file, recipientsById, blockable)));
+
+    renderHistory(data.blocks || [], recipientsById, filesById);
+    restoreFocus();
+  }
+
+  function restoreFocus() {
+    if (!state.focusId) return;
+    const target = byId(state.focusId);
+    if (target && document.activeElement !== target && !target.disabled) target.focus();
+    state.focusId = null;
+  }
+
+  function renderBlockAll(data, blockable) {
+    const container = byId("block-all");
+    const input = byId("block-all-switch");
+    container.hidden = !blockable;
+    container.classList.toggle("is-blocked", Boolean(data.blockAll));
+    input.checked = Boolean(data.blockAll);
+    input.disabled = false;
+    setBlockData(input, { scope: "all" }, data.blockAll);
+    byId("block-all-hint").textContent = data.blockAll ? S.blockAllActive : S.blockAllHint;
+  }
+
+  function setBlockData(input, target, block) {
+    input.dataset.scope = target.scope;
+    if (target.recipientId !== undefined) input.dataset.recipientId = target.recipientId;
+    if (target.fileId !== undefined) input.dataset.fileId = target.fileId;
+    if (block) input.dataset.blockId = block.id;
+    else delete input.dataset.blockId;
+  }
+
+  // One labelled row of a state list. `tone` is yes, no, bad or unknown. The words carry the
+  // meaning, and the tone only adds a marker.
+  function stateRow(label, value, tone, detail) {
+    return h("div", { class: `state is-${tone}` },
+      h("dt", {}, label),
+      h("dd", {}, h("span", { class: "value" }, value, detail ? h("span", { class: "detail" }, detail) : null)));
+  }
+
+  function renderMessageLevel(evidence) {
+    const section = byId("message-level");
+    section.hidden = !evidence;
+    if (!evidence) return;
+    const opened = evidence.opened || {};
+    let openedText = S.notYet;
+    if (opened.value) {
+      const kind = S.evidence[opened.evidence] || opened.evidence;
+      // The image is one URL for every recipient, so it proves only that someone opened it.
+      if (opened.evidence === "image") openedText = format(S.someoneOpened, { evidence: kind });
+      else openedText = kind ? format(S.openedWith, { evidence: kind }) : S.yes;
+    }
+    const linkOpened = evidence.linkOpened || {};
+    byId("message-level-states").replaceChildren(
+      stateRow(S.opened, withTime(openedText, opened.value ? opened.at : null), opened.value ? "yes" : "no"),
+      stateRow(S.linkOpened, linkOpened.value ? withTime(S.yes, linkOpened.at) : S.notYet, linkOpened.value ? "yes" : "no"),
+      stateRow(S.downloads, numberFormat.format(evidence.downloadCount || 0), evidence.downloadCount ? "yes" : "no"),
+    );
+  }
+
+  function renderRecipient(recipient, blockable) {
+    const key = `recipient-${recipient.id}`;
+    const name = recipient.displayName || recipient.address;
+    const sent = recipient.sent || {};
+    const received = recipient.received || { state: "unknown" };
+    const opened = recipient.opened || {};
+    const linkOpened = recipient.linkOpened || {};
+    const verified = recipient.verified || {};
+    const downloads = recipient.downloads || [];
+
+    const receivedText = S.receivedState[received.state] || received.state;
+    const receivedTone = received.state === "delivered" ? "yes"
+      : ["failed", "quarantined", "filteredasspam"].includes(received.state) ? "bad"
+        : received.state === "unknown" ? "unknown" : "no";
+
+    let openedText = S.notYet;
+    if (opened.value) {
+      const kind = S.evidence[opened.evidence] || opened.evidence;
+      openedText = kind ? format(S.openedWith, { evidence: kind }) : S.yes;
+    }
+    let linkText = S.notYet;
+    if (linkOpened.value) linkText = verified.value ? S.addressConfirmed : S.yes;
+
+    const downloadList = downloads.length
+      ? h("ul", { class: "downloads" }, downloads.map((download) => h("li", {},
+        format(S.fileDownload, {
+          name: download.name,
+          count: formatCount("downloadCountOne", "downloadCountOther", download.count),
+          time: download.lastAt ? formatTime(download.lastAt) : "",
+        }))))
+      : S.none;
+
+    return h("li", { class: `card recipient${recipient.block ? " is-blocked" : ""}`, id: key },
+      h("div", { class: "card-head" },
+        h("h3", { id: `${key}-name` }, name),
+        h("span", { class: "badge" }, S.kind[recipient.kind] || recipient.kind),
+        recipient.block ? h("span", { class: "badge badge-blocked" }, S.blocked) : null),
+      name !== recipient.address ? h("p", { class: "address" }, recipient.address) : null,
+      h("dl", { class: "states" },
+        stateRow(S.sent, sent.value ? withTime(S.yes, sent.at) : S.notYet, sent.value ? "yes" : "no"),
+        stateRow(S.received, withTime(receivedText, received.at), receivedTone, received.detail),
+        stateRow(S.opened, withTime(openedText, opened.value ? opened.at : null), opened.value ? "yes" : "no"),
+        stateRow(S.linkOpened, withTime(linkText, linkOpened.value ? linkOpened.at : null), linkOpened.value ? "yes" : "no"),
+        stateRow(S.downloads, downloadList, downloads.length ? "yes" : "no")),
+      blockable ? blockSwitch(`block-${key}`, S.blockRecipient, `${key}-name`,
+        { scope: "recipient", recipientId: recipient.id }, recipient.block) : null);
+  }
+
+  function renderFile(file, recipientsById, blockable) {
+    const key = `file-${file.id}`;
+    const lines = (file.downloadedBy || []).map((entry) => {
+      const recipient = recipientsById.get(entry.recipientId);
+      const downloader = recipient ? (recipient.displayName || recipient.address) : entry.address;
+      return format(S.downloadedBy, {
+        recipient: downloader,
+        count: formatCount("downloadCountOne", "downloadCountOther", entry.count),
+        time: entry.lastAt ? formatTime(entry.lastAt) : "",
+      });
+    });
+    if (file.unattributedDownloads) {
+      lines.push(format(S.unattributed, {
+        count: formatCount("downloadCountOne", "downloadCountOther", file.unattributedDownloads),
+      }));
+    }
+    if (lines.length === 0) lines.push(S.notDownloaded);
+
+    return h("li", { class: `card file${file.block ? " is-blocked" : ""}`, id: key },
+      h("div", { class: "card-head" },
+        h("h3", { id: `${key}-name` }, file.name),
+        file.block ? h("span", { class: "badge badge-blocked" }, S.blocked) : null),
+      h("p", { class: "meta" }, formatSize(file.size)),
+      h("ul", { class: "downloads" }, lines.map((line) => h("li", {}, line))),
+      blockable ? blockSwitch(`block-${key}`, S.blockFile, `${key}-name`,
+        { scope: "file", fileId: file.id }, file.block) : null);
+  }
+
+  function blockSwitch(id, label, describedBy, target, block) {
+    const input = h("input", { type: "checkbox", role: "switch", id, "aria-describedby": describedBy });
+    input.checked = Boolean(block);
+    setBlockData(input, target, block);
+    return h("label", { class: "switch", for: id }, input, h("span", {}, label));
+  }
+
+  function renderHistory(blocks, recipientsById, filesById) {
+    const list = byId("history");
+    if (blocks.length === 0) {
+      list.replaceChildren(h("li", { class: "empty" }, S.historyEmpty));
+      return;
+    }
+    const newestFirst = [...blocks].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+    list.replaceChildren(...newestFirst.map((block) => {
+      let target = S.scopeAll;
+      if (block.scope === "recipient") {
+        const recipient = recipientsById.get(block.recipientId);
+        const name = recipient ? (recipient.displayName || recipient.address) : format(S.unknownItem, { id: block.recipientId });
+        target = format(S.scopeRecipient, { name });
+      } else if (block.scope === "file") {
+        const file = filesById.get(block.fileId);
+        target = format(S.scopeFile, { name: file ? file.name : format(S.unknownItem, { id: block.fileId }) });
+      }
+      return h("li", { class: block.active ? "is-active" : "is-lifted" },
+        h("span", { class: "history-target" }, target),
+        h("span", {}, format(S.blockedBy, { actor: block.createdBy, time: formatTime(block.createdAt) })),
+        h("span", {}, block.active
+          ? S.stillActive
+          : format(S.liftedBy, { actor: block.liftedBy || "", time: block.liftedAt ? formatTime(block.liftedAt) : "" })));
+    }));
+  }
+
+  // ---- blocks ----
+
+  function saveBlock(input, blocking) {
+    const { scope, recipientId, fileId, blockId } = input.dataset;
+    if (!blocking) return api(`/blocks/${encodeURIComponent(blockId)}/lift`, { method: "POST" });
+    const body = { scope };
+    if (scope === "recipient") body.recipientId = Number(recipientId);
+    if (scope === "file") body.fileId = Number(fileId);
+    return api(`/messages/${encodeURIComponent(state.messageId)}/blocks`, { method: "POST", body });
+  }
+
+  async function toggleBlock(input) {
+    const blocking = input.checked;
+    let signInReason = null;
+    state.focusId = input.id;
+    input.disabled = true;
+    input.setAttribute("aria-busy", "true");
+    state.pendingToggles += 1;
+    showAlert("");
+    try {
+      await saveBlock(input, blocking);
+    } catch (error) {
+      input.checked = !blocking;
+      if (error instanceof SignInRequired) signInReason = error.message;
+      else showAlert(format(S.toggleFailed, { message: error.message }));
+    } finally {
+      input.disabled = false;
+      input.removeAttribute("aria-busy");
+      state.pendingToggles -= 1;
+    }
+    if (signInReason !== null) {
+      showSignIn(signInReason);
+      return;
+    }
+    // Reload even after a failure, because the block may have changed on the server meanwhile.
+    state.lastPayload = null;
+    if (state.loading) await state.loading;
+    await load();
+  }
+
+  byId("message").addEventListener("change", (event) => {
+    const input = event.target;
+    if (input instanceof HTMLInputElement && input.dataset.scope) toggleBlock(input);
+  });
+
+  // ---- sign-in ----
+
+  async function signIn(event) {
+    event.preventDefault();
+    const username = byId("signin-username").value.trim();
+    const password = byId("signin-password").value;
+    const error = byId("signin-error");
+    const button = event.target.querySelector("button[type=submit]");
+    if (!username || !password) {
+      error.textContent = S.signinMissing;
+      return;
+    }
+    error.textContent = "";
+    button.disabled = true;
+    announce(S.signingIn);
+    try {
+      const response = await fetch(config.signinUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ username, password }),
+        cache: "no-store",
+        credentials: "omit",
+      });
+      const payload = await response.json().catch(() => null);
+      if (!response.ok || !payload || typeof payload.accessToken !== "string") {
+        error.textContent = (payload && payload.message) || S.signinFailed;
+        return;
+      }
+      storeToken(payload.accessToken, payload.expiresIn);
+      byId("signin-password").value = "";
+      show("loading");
+      await load();
+    } catch {
+      error.textContent = S.unreachable;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function signOut() {
+    clearToken();
+    state.messageId = null;
+    showSignIn("");
+  }
+
+  // ---- start ----
+
+  byId("signin-form").addEventListener("submit", signIn);
+  byId("signout").addEventListener("click", signOut);
+  byId("refresh").addEventListener("click", () => {
+    state.lastPayload = null;
+    load({ manual: true });
+  });
+
+  if (readToken()) load();
+  else showSignIn("");
+})();

@@ -1,0 +1,87 @@
+"""`mailgrip demo` as a user runs it: a real process, its printed URLs, and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+URL = re.compile(r"https?://\S+")
+STARTUP_SECONDS = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _read_until_ready(process: subprocess.Popen) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if "Press Ctrl-C to stop." in line:
+            return lines
+    raise AssertionError("the demo did not start:\n" + "\n".join(lines))
+
+
+def test_demo_prints_working_urls(tmp_path: Path):
+    port = _free_port()
+    environ = {
+        **os.environ,
+        "MAILGRIP_INSTANCE_PATH": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [sys.executable, "-m", "mailgrip.cli", "demo", "--port", str(port)]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environ,
+    )
+    try:
+        lines = _read_until_ready(process)
+        output = "\n".join(lines)
+        taskpane = f"http://127.0.0.1:{port}/taskpane"
+        portal_links = [u for u in URL.findall(output) if "/s/" in u]
+        password = re.search(r"with password (\S+)", output).group(1)
+
+        assert taskpane in output
+        assert len(portal_links) == 2
+        assert requests.get(taskpane, timeout=10).status_code == 200
+        for link in portal_links:
+            page = requests.get(link, timeout=10)
+            assert page.status_code == 200, link
+            assert "Download" in page.text or "verify" in page.text.lower()
+        signin = requests.post(
+            f"http://127.0.0.1:{port}/taskpane/signin",
+            json={"username": "alice@contoso.example", "password": password},
+            timeout=30,
+        )
+        assert signin.status_code == 200
+        token = signin.json()["accessToken"]
+        listed = requests.get(
+            f"http://127.0.0.1:{port}/api/messages",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        assert len(listed["value"]) == 2
+        assert all(m["hasShare"] for m in listed["value"])
+    finally:
+        process.send_signal(signal.SIGINT)
+        remaining, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 0, remaining
+    assert "Stopped." in remaining

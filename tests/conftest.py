@@ -7,6 +7,7 @@ The suite runs on SQLite by default and on PostgreSQL when ``MAILGRIP_TEST_DATAB
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -46,11 +47,25 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite in a temporary folder, or a schema of its own in ``MAILGRIP_TEST_DATABASE_URL``.
+
+    On PostgreSQL each run creates a fresh schema and points ``search_path`` at it, so runs
+    that share the database do not see or drop each other's tables.
+    """
     url = os.environ.get("MAILGRIP_TEST_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'mailgrip.sqlite3'}"
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'mailgrip.sqlite3'}"
+        return
+    schema = f"mailgrip_test_{secrets.token_hex(4)}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def _free_socket() -> socket.socket:
@@ -83,15 +98,9 @@ def mailgrip_environ(emulator, database_url: str, storage_dir: Path, public_url:
 
 @pytest.fixture(scope="session")
 def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Create the schema once per run through the migrations, from an empty database."""
+    """Create the tables once per run through the migrations, in an empty database or schema."""
     from flask_migrate import upgrade
 
-    engine = sa.create_engine(database_url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
     instance = tmp_path_factory.mktemp("schema")
     app = create_app(
         Settings.from_env(

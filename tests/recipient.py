@@ -10,6 +10,11 @@ import requests
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 FILE_ACTION = re.compile(r'action="(/s/[^"]+/files/(\d+))"')
 CODE = re.compile(r"\b(\d{6})\b")
+# A reader's browser; requests' own user agent is rightly labelled an automated scanner.
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 class Recipient:
@@ -20,16 +25,25 @@ class Recipient:
         self.address = address
         self.emulator = emulator
         self.session = requests.Session()
+        self.session.headers["User-Agent"] = BROWSER_USER_AGENT
         self.base = link.split("/s/", 1)[0]
+        self._csrf_token: str | None = None
 
     def open_link(self) -> requests.Response:
         return self.session.get(self.link, timeout=30)
 
     def csrf_token(self) -> str:
-        page = self.open_link()
-        match = CSRF_FIELD.search(page.text)
-        assert match, f"no CSRF token on the portal page: {page.status_code}"
-        return unescape(match.group(1))
+        """The session's CSRF token, read from the portal page once and reused afterwards.
+
+        Reusing it is what a reader does who opened the page before the sender blocked a file:
+        the page then no longer shows a form for that file, but the open page still has one.
+        """
+        if self._csrf_token is None:
+            page = self.open_link()
+            match = CSRF_FIELD.search(page.text)
+            assert match, f"no CSRF token on the portal page: {page.status_code}"
+            self._csrf_token = unescape(match.group(1))
+        return self._csrf_token
 
     def request_code(self) -> requests.Response:
         return self.session.post(

@@ -52,4 +52,9 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
     from .web import register_web
 
     register_web(app)
+
+    from .commands import sync, worker
+
+    app.cli.add_command(sync)
+    app.cli.add_command(worker)
     return app

@@ -1,18 +1,14 @@
-"""The ``mailgrip`` command: demo, serve, worker, sync and Flask-Migrate's ``db`` group."""
+"""The ``mailgrip`` command: demo, serve, config-docs, the app's commands and ``db``."""
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
 
 from . import create_app
 from .config import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 def _create_app():
@@ -28,48 +24,12 @@ def main() -> None:
     """Mailgrip: tracking and blocking for files sent from Outlook."""
 
 
-@main.command()
-@with_appcontext
-def sync() -> None:
-    """Sync the Sent Items of every known mailbox once."""
-    from .graph.client import GraphError
-    from .mirror.sync import sync_all
-    from .services import services
-    from .settings import current_settings
-
-    try:
-        results = sync_all(services().graph, current_settings())
-    except GraphError as error:
-        raise click.ClickException(str(error)) from error
-    for result in results:
-        click.echo(
-            f"mailbox {result.mailbox_id}: {result.created} new, {result.updated} updated, "
-            f"{result.removed} moved out of Sent Items"
-        )
-    if not results:
-        click.echo("No mailbox is known yet; a mailbox is added when its user first signs in.")
-
-
 @main.command("config-docs")
 def config_docs() -> None:
     """Print the settings table as Markdown (the source of docs/configuration.md)."""
     from .config import settings_markdown
 
     click.echo(settings_markdown(), nl=False)
-
-
-@main.command()
-@with_appcontext
-def worker() -> None:
-    """Run background jobs in the foreground until interrupted (periodic Sent Items sync)."""
-    from .settings import current_settings
-    from .worker.periodic import PeriodicSync
-
-    loop = PeriodicSync(current_app._get_current_object(), current_settings().sync_interval)
-    try:
-        loop.run_forever()
-    except KeyboardInterrupt:
-        click.echo("Worker stopped.")
 
 
 @main.command()

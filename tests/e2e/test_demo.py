@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import requests
+from mailgrip.demo.messages import DEMO_MESSAGES
 
 URL = re.compile(r"https?://\S+")
 STARTUP_SECONDS = 90
@@ -61,10 +63,11 @@ def test_demo_prints_working_urls(tmp_path: Path):
         assert taskpane in output
         assert len(portal_links) == 2
         assert requests.get(taskpane, timeout=10).status_code == 200
-        for link in portal_links:
+        for link, demo in zip(portal_links, DEMO_MESSAGES, strict=True):
             page = requests.get(link, timeout=10)
             assert page.status_code == 200, link
-            assert "Download" in page.text or "verify" in page.text.lower()
+            for file in demo.files:
+                assert html.escape(file.name) in page.text, file.name
         signin = requests.post(
             f"http://127.0.0.1:{port}/taskpane/signin",
             json={"username": "alice@contoso.example", "password": password},

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from mailgrip.audit import AuditRecord
 from mailgrip.db import db
 from mailgrip.tracking.models import Event
-from recipient import Recipient
+from recipient import BROWSER_USER_AGENT, Recipient
 
 ATTACHMENT_FIXTURES = (
     "attachment_pdf.eml",
@@ -90,7 +90,11 @@ def test_walking_skeleton(client, runner, emulator, alice, alice_headers, fixtur
     assert all(r["opened"]["value"] is False for r in tracking["recipients"])
 
     # 3. The open-tracking image says "opened by someone", at message level only.
-    image = requests.get(sent["attachment_pdf.eml"]["openTrackingUrl"], timeout=30)
+    image = requests.get(
+        sent["attachment_pdf.eml"]["openTrackingUrl"],
+        headers={"User-Agent": BROWSER_USER_AGENT},
+        timeout=30,
+    )
     assert image.headers["Content-Type"] == "image/gif"
     tracking = _tracking(client, alice_headers, message_id)
     assert tracking["message"]["opened"] == {

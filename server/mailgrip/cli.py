@@ -24,7 +24,7 @@ def main() -> None:
     """Mailgrip: tracking and blocking for files sent from Outlook."""
 
 
-@main.command("config-docs")
+@main.command("config-docs", with_appcontext=False)
 def config_docs() -> None:
     """Print the settings table as Markdown (the source of docs/configuration.md)."""
     from .config import settings_markdown
@@ -32,7 +32,7 @@ def config_docs() -> None:
     click.echo(settings_markdown(), nl=False)
 
 
-@main.command()
+@main.command(with_appcontext=False)
 @click.option(
     "--bind",
     default="127.0.0.1:8000",
@@ -55,7 +55,7 @@ def serve(bind: str, workers: int, migrate: bool) -> None:
     run_gunicorn(bind=bind, workers=workers, migrate=migrate)
 
 
-@main.command()
+@main.command(with_appcontext=False)
 @click.option("--port", default=5000, show_default=True, help="Port of Mailgrip on 127.0.0.1.")
 @click.option("--emulator-port", default=0, help="Port of the emulator; 0 picks a free one.")
 def demo(port: int, emulator_port: int) -> None:

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from .. import create_app
 from ..config import Settings
+from ..http import TimeoutSession
 from ..worker.periodic import PeriodicSync, run_sync_once
 from .messages import DEMO_MESSAGES, SENDER, build_demo_message
 
@@ -150,17 +151,16 @@ def _print_urls(public_url: str, emulator, password: str, links: list[tuple[str,
 
 def _print_new_codes(emulator, stop: threading.Event) -> None:
     seen = 0
-    session = requests.Session()
-    session.verify = str(emulator.ca_path)
+    session = TimeoutSession(timeout=10, verify=str(emulator.ca_path))
     while not stop.wait(OUTBOX_POLL_SECONDS):
         try:
-            mails = session.get(f"{emulator.base_url}/_emulator/outbox", timeout=10).json()["value"]
+            mails = session.get(f"{emulator.base_url}/_emulator/outbox").json()["value"]
         except (requests.RequestException, ValueError, KeyError) as error:
             log.warning("Reading the emulator outbox failed: %s", error)
             continue
         for mail in mails[seen:]:
             code = CODE_PATTERN.search(mail.get("body", ""))
             recipients = ", ".join(mail.get("to", []))
-            shown = code.group(1) if code else "(no code in this mail)"
-            click.echo(f"[outbox] to {recipients}: {mail.get('subject', '')} — code {shown}")
+            line = f"[mail] to {recipients}: {mail.get('subject', '')}"
+            click.echo(f"{line} — one-time code {code.group(1)}" if code else line)
         seen = len(mails)

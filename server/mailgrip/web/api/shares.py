@@ -1,0 +1,66 @@
+"""``POST /api/shares``: upload files and create the share that carries them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+
+from ...db import db
+from ...settings import current_settings
+from ...shares.service import CreatedShare, create_share
+from ...shares.storage import current_storage
+from ...shares.uploads import receive_form
+from . import bp
+from .auth import require_caller
+
+
+@bp.post("/shares")
+@require_caller
+def post_share():
+    """Create a share from a multipart upload with one ``files`` part per file.
+
+    :raise 400: no files, a malformed body, or a ``verification`` other than code or none.
+    :raise 413: the body is larger than ``MAILGRIP_MAX_UPLOAD_BYTES``.
+    """
+    storage = current_storage()
+    form = receive_form(
+        request.stream,
+        request.headers.get("Content-Type"),
+        request.content_length,
+        storage,
+        current_settings().max_upload_bytes,
+    )
+    try:
+        created = create_share(
+            g.mailbox, form.files, verification=form.fields.get("verification", "code")
+        )
+        db.session.commit()
+    except BaseException:
+        # Stored bytes that no share refers to would never be deleted.
+        db.session.rollback()
+        form.discard(storage)
+        raise
+    return share_json(created), 201
+
+
+def share_json(created: CreatedShare) -> dict[str, Any]:
+    """Return the API form of a newly created share, the only one that contains its URLs."""
+    share = created.share
+    return {
+        "id": share.id,
+        "link": created.link,
+        "openTrackingUrl": created.open_tracking_url,
+        "expiresAt": share.expires_at.isoformat(),
+        "verification": share.verification,
+        "files": [
+            {
+                "id": file.id,
+                "name": file.display_name,
+                "size": file.size,
+                "contentType": file.content_type,
+                "sha256": file.sha256,
+            }
+            for file in share.files
+        ],
+    }

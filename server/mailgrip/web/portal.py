@@ -1,0 +1,261 @@
+"""The recipient portal under ``/s/<token>``: the files page, address verification, downloads.
+
+Link scanners (Safe Links, Mimecast, Proofpoint) fetch every URL in a message. A GET therefore
+only shows a page and records ``link_opened``, and codes and downloads need a POST with a CSRF
+token.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext, lazy_gettext, ngettext
+
+from ..access.decision import Decision, decide
+from ..db import db
+from ..errors import NotFound
+from ..mirror.models import Recipient
+from ..settings import current_settings
+from ..shares.models import File, Share
+from ..shares.service import find_share_by_link_token, share_recipient
+from ..tracking.events import record_event
+from ..verification import codes
+from .downloads import reason_message, send_download
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("portal", __name__)
+
+# Session keys: share id -> verified recipient id, and share id -> address a code went to.
+VERIFIED_KEY = "verified"
+CODE_ADDRESS_KEY = "code_address"
+# Keeps the signed session cookie well under the 4 KB that browsers store per cookie.
+MAX_SHARES_IN_SESSION = 20
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# Reasons that apply to every file alike, shown once above the list instead of per file.
+_SHARE_WIDE_REASONS = ("blocked_all", "blocked_recipient", "expired")
+# Status, title and message of the page for each outcome of a code request except "sent".
+_CODE_REQUEST_PAGES = {
+    "not_recipient": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
+        "This address is not one that the message was sent to. Use the address the message "
+        "reached you at, or ask the sender to send the files to this address."
+    )),
+    "not_ready": (503, lazy_gettext("Not ready yet"), lazy_gettext(
+        "The message with these files is still being processed, so codes cannot be sent yet. "
+        "Try again in a few minutes."
+    )),
+    "too_many": (429, lazy_gettext("Too many codes requested"), lazy_gettext(
+        "Several codes were sent to this address in the last hour. Use the latest one, or try "
+        "again in an hour."
+    )),
+    "not_sent": (502, lazy_gettext("The code could not be sent"), lazy_gettext(
+        "Sending the code failed on our side. Wait a moment and try again."
+    )),
+}
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One file on the portal page with the access decision for the current visitor."""
+
+    file: File
+    decision: Decision
+    status: str | None
+
+
+@bp.after_request
+def set_security_headers(response: Response) -> Response:
+    """Set headers that keep portal pages and downloads out of caches, frames and Referers.
+
+    The URL carries the link token, so it must not leak through a Referer or a shared cache.
+    """
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.app_context_processor
+def inject_locale() -> dict[str, Any]:
+    """Give templates the language of the page for ``<html lang>``."""
+    locale = get_locale()
+    return {"page_locale": str(locale) if locale else "en"}
+
+
+@bp.get("/s/<token>")
+def show_share(token: str):
+    """Show the files of a share with a verification form or download buttons.
+
+    HEAD requests get the same headers and record nothing.
+
+    :raise 404: the token matches no share.
+    """
+    share = _share_or_404(token)
+    recipient = _verified_recipient(share)
+    if request.method == "GET":
+        record_event("link_opened", share, recipient=recipient)
+        db.session.commit()
+    return render_template("portal/share.html", **_share_page(token, share, recipient))
+
+
+@bp.post("/s/<token>/code")
+def request_code(token: str):
+    """Mail a one-time code to the address in the form, if the message was sent there.
+
+    :raise 404: the token matches no share.
+    """
+    share = _share_or_404(token)
+    address = request.form.get("address", "").strip()
+    if not address:
+        return _notice(400, gettext("Enter your email address"),
+                       gettext("Enter the email address that the message was sent to."), token)
+
+    result = codes.request_code(share, address)
+    db.session.commit()
+    if result.outcome == "sent":
+        _remember(CODE_ADDRESS_KEY, share.id, address)
+        return redirect(url_for("portal.enter_code", token=token), 303)
+    status, title, message = _CODE_REQUEST_PAGES[result.outcome]
+    return _notice(status, str(title), str(message), token)
+
+
+@bp.get("/s/<token>/verify")
+def enter_code(token: str):
+    """Show the form for the code that was just mailed; records nothing.
+
+    :raise 404: the token matches no share.
+    """
+    share = _share_or_404(token)
+    address = (session.get(CODE_ADDRESS_KEY) or {}).get(share.id, "")
+    return _code_form(token, address)
+
+
+@bp.post("/s/<token>/verify")
+def verify(token: str):
+    """Check the code; on success, remember the recipient for this share in the session.
+
+    :raise 404: the token matches no share.
+    """
+    share = _share_or_404(token)
+    address = request.form.get("address", "").strip()
+    result = codes.check_code(share, address, request.form.get("code", ""))
+    db.session.commit()
+    if result.ok and result.recipient is not None:
+        _remember(VERIFIED_KEY, share.id, result.recipient.id)
+        log.info("Recipient %s verified for share %s", result.recipient.id, share.id)
+        return redirect(url_for("portal.show_share", token=token), 303)
+    return _code_form(token, address, error=_check_error(result)), 400
+
+
+@bp.post("/s/<token>/files/<int:file_id>")
+def download(token: str, file_id: int):
+    """Download one file after the access decision allows it.
+
+    :raise 404: the token matches no share, or the file is not one of its files.
+    """
+    share = _share_or_404(token)
+    return send_download(
+        share, file_id, _verified_recipient(share), url_for("portal.show_share", token=token)
+    )
+
+
+def _share_or_404(token: str) -> Share:
+    share = find_share_by_link_token(token)
+    if share is None:
+        raise NotFound(gettext(
+            "This link is not valid. Check that you opened the whole link from the message, "
+            "or ask the sender to send it again."
+        ))
+    return share
+
+
+def _verified_recipient(share: Share) -> Recipient | None:
+    """Return the recipient this browser verified as for ``share``, if any."""
+    recipient_id = (session.get(VERIFIED_KEY) or {}).get(share.id)
+    if not isinstance(recipient_id, int):
+        return None
+    # The message may have been relinked since; only a current recipient counts.
+    return share_recipient(share, recipient_id)
+
+
+def _remember(key: str, share_id: str, value: Any) -> None:
+    entries = dict(session.get(key) or {})
+    entries.pop(share_id, None)
+    entries[share_id] = value
+    while len(entries) > MAX_SHARES_IN_SESSION:
+        entries.pop(next(iter(entries)))
+    session[key] = entries
+
+
+def _share_page(token: str, share: Share, recipient: Recipient | None) -> dict[str, Any]:
+    """Return the template values of the files page: each file's decision and the notices."""
+    rows = [_file_row(file, decide(share, file, recipient)) for file in share.files]
+    reasons = {row.decision.reason for row in rows}
+    notice = None
+    if len(reasons) == 1 and reasons <= set(_SHARE_WIDE_REASONS):
+        notice = reason_message(reasons.pop() or "")
+    needs_verification = notice is None and any(
+        row.decision.reason == "not_verified" for row in rows
+    )
+    return {
+        "token": token,
+        "share": share,
+        "sender": share.owner,
+        "recipient": recipient,
+        "rows": rows,
+        "notice": notice,
+        "needs_verification": needs_verification,
+    }
+
+
+def _file_row(file: File, decision: Decision) -> FileRow:
+    # An unverified visitor sees the verification form below the list, so only a block
+    # needs a word next to the file.
+    status = gettext("Blocked by the sender") if decision.reason == "blocked_file" else None
+    return FileRow(file, decision, status)
+
+
+def _code_form(token: str, address: str, error: str | None = None) -> str:
+    return render_template(
+        "portal/verify.html",
+        token=token,
+        address=address,
+        error=error,
+        minutes=current_settings().code_lifetime_minutes,
+    )
+
+
+def _check_error(result: codes.CodeCheck) -> str:
+    if result.reason == "wrong":
+        return ngettext(
+            "The code is not correct. You can try %(num)d more time.",
+            "The code is not correct. You can try %(num)d more times.",
+            result.attempts_left,
+        )
+    messages = {
+        "malformed": gettext("Enter the six-digit code from the mail."),
+        "exhausted": gettext("The code was entered wrongly too many times. Ask for a new code."),
+        "expired": gettext("The code has expired. Ask for a new code."),
+        "no_code": gettext("There is no valid code for this address. Ask for a new code."),
+        "not_recipient": gettext("This address is not one that the message was sent to."),
+    }
+    return messages.get(result.reason or "", messages["no_code"])
+
+
+def _notice(status: int, title: str, message: str, token: str) -> tuple[str, int]:
+    page = render_template(
+        "portal/notice.html",
+        title=title,
+        message=message,
+        back_url=url_for("portal.show_share", token=token),
+    )
+    return page, status

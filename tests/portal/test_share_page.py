@@ -1,0 +1,151 @@
+"""The portal page at /s/<token>: what it shows, what it records, and its headers."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from builders import expired, make_share
+from mailgrip.access.models import Block
+from mailgrip.db import db
+from portal_helpers import events
+
+PORTAL_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+
+def test_page_lists_files_and_sender(client, sender):
+    built = make_share(sender, {"report.pdf": b"x" * 2048, "notes.txt": b"hello"})
+
+    page = client.get(built.path)
+    html = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    assert "report.pdf" in html
+    assert "notes.txt" in html
+    assert "2.0 kB" in html
+    assert sender.address in html
+    assert "Send me a code" in html
+    assert "/files/" not in html
+
+
+def test_page_offers_downloads_without_verification(client, sender):
+    built = make_share(sender, verification="none")
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert f'action="/s/{built.link_token}/files/{built.files[0].id}"' in html
+    assert "Send me a code" not in html
+
+
+def test_page_escapes_file_names(client, sender):
+    built = make_share(sender, {"<img src=x onerror=alert(1)>.txt": b"x"})
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in html
+
+
+def test_get_records_link_opened_once(client, sender):
+    built = make_share(sender)
+
+    client.get(built.path)
+
+    recorded = events()
+    assert [event.kind for event in recorded] == ["link_opened"]
+    assert recorded[0].share_id == built.share.id
+    assert recorded[0].message_id == built.message.id
+    assert recorded[0].recipient_id is None
+    assert recorded[0].ip_prefix == "127.0.0.0/24"
+
+
+def test_link_opened_names_verified_recipient(client, sender):
+    built = make_share(sender)
+    bob = built.recipient("bob@fabrikam.example")
+    with client.session_transaction() as session:
+        session["verified"] = {built.share.id: bob.id}
+
+    client.get(built.path)
+
+    (opened,) = events("link_opened")
+    assert opened.recipient_id == bob.id
+
+
+def test_head_records_nothing(live_server, app, sender):
+    built = make_share(sender)
+
+    head = requests.head(built.link, timeout=30)
+    get = requests.get(built.link, timeout=30)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert [event.kind for event in events()] == ["link_opened"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["unknown-token-" + "x" * 30, "%00%ff%fe", "a" * 2000, "..", "'\"<>", "%E2%80%AE"],
+    ids=["unknown", "bytes", "long", "dots", "quotes", "bidi"],
+)
+def test_unknown_token_gets_404_page(client, sender, token):
+    make_share(sender)
+
+    page = client.get(f"/s/{token}")
+
+    assert page.status_code == 404
+    assert "This link is not valid" in page.get_data(as_text=True)
+    assert events() == []
+
+
+@pytest.mark.parametrize("path", ["/s/{token}", "/s/unknown-token"])
+def test_portal_headers(client, sender, path):
+    built = make_share(sender)
+
+    response = client.get(path.format(token=built.link_token))
+
+    for name, value in PORTAL_HEADERS.items():
+        assert response.headers.get(name) == value, name
+
+
+def test_blocked_share_shows_notice(client, sender):
+    built = make_share(sender, verification="none")
+    db.session.add(Block(share_id=built.share.id, scope="all", created_by=sender.address))
+    db.session.commit()
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert "The sender has blocked access to these files." in html
+    assert "/files/" not in html
+    assert "Send me a code" not in html
+
+
+def test_blocked_file_is_marked(client, sender):
+    built = make_share(sender, {"a.txt": b"a", "b.txt": b"b"}, verification="none")
+    blocked, open_file = built.files
+    db.session.add(
+        Block(share_id=built.share.id, scope="file", file_id=blocked.id, created_by=sender.address)
+    )
+    db.session.commit()
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert f"/files/{blocked.id}" not in html
+    assert f"/files/{open_file.id}" in html
+    assert "Blocked by the sender" in html
+
+
+def test_expired_share_shows_notice(client, sender):
+    built = make_share(sender, expires_at=expired())
+
+    page = client.get(built.path)
+    html = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    assert "This link has expired" in html
+    assert "Send me a code" not in html
+    assert [event.kind for event in events()] == ["link_opened"]

@@ -46,5 +46,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(error: Exception):
         # The unit of work failed half-way: roll back so the next request starts clean.
         db.session.rollback()
-        log.exception("Unhandled error on %s %s", request.method, request.path)
+        # The route's pattern, not the path: portal and image paths carry link tokens.
+        route = request.url_rule.rule if request.url_rule else "(no route)"
+        log.exception("Unhandled error on %s %s", request.method, route)
         return _render(500, "internal_error", "Something went wrong on our side. Try again later.")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 import mailgrip.web.portal as portal
+import pytest
 
 TOKEN = "kL0dPZt8Yw2cUq4mVb7nRj1sXa9eHf3gTi5oBy6uWzM"
 

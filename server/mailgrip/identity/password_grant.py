@@ -66,11 +66,14 @@ def acquire_token_by_password(
         body = response.json()
     except (requests.RequestException, ValueError, KeyError) as error:
         log.error("Password grant at %s failed: %s", authority, type(error).__name__)
-        raise PasswordGrantFailed("unavailable", f"the identity platform failed: {error}") from error
+        raise PasswordGrantFailed(
+            "unavailable", f"the identity platform failed: {error}"
+        ) from error
     if "access_token" not in body:
         log.warning(
             "Password grant refused: error=%s correlation_id=%s",
-            body.get("error"), body.get("correlation_id"),
+            body.get("error"),
+            body.get("correlation_id"),
         )
         raise PasswordGrantFailed(
             body.get("error", "invalid_grant"),
@@ -78,4 +81,6 @@ def acquire_token_by_password(
             body.get("correlation_id"),
             tuple(body.get("error_codes") or ()),
         )
-    return GrantedToken(access_token=body["access_token"], expires_in=int(body.get("expires_in", 0)))
+    return GrantedToken(
+        access_token=body["access_token"], expires_in=int(body.get("expires_in", 0))
+    )

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from mailgrip import create_app
 from mailgrip.config import Settings
 from mailgrip.db import db
+from mailgrip.demo.run import emulator_environ
 from mailgrip.http import TimeoutSession
 from mailgrip.identity.password_grant import acquire_token_by_password
 from werkzeug.serving import make_server
@@ -77,20 +78,10 @@ def _free_socket() -> socket.socket:
 
 
 def mailgrip_environ(emulator, database_url: str, storage_dir: Path, public_url: str) -> dict:
-    """The ``MAILGRIP_*`` variables that point a Mailgrip at the emulator."""
+    """The ``MAILGRIP_*`` variables of a test Mailgrip pointed at the emulator."""
     return {
+        **emulator_environ(emulator, storage_dir, public_url),
         "MAILGRIP_DATABASE_URL": database_url,
-        "MAILGRIP_STORAGE_DIR": str(storage_dir),
-        "MAILGRIP_PUBLIC_URL": public_url,
-        "MAILGRIP_AUTHORITY": emulator.base_url,
-        "MAILGRIP_TENANT_ID": emulator.tenant_id,
-        "MAILGRIP_CLIENT_ID": emulator.client_id,
-        "MAILGRIP_CLIENT_SECRET": emulator.client_secret,
-        "MAILGRIP_INSTANCE_DISCOVERY": "false",
-        "MAILGRIP_GRAPH_URL": f"{emulator.base_url}/v1.0",
-        "MAILGRIP_CA_BUNDLE": str(emulator.ca_path),
-        "MAILGRIP_DEMO_SIGNIN": "true",
-        "MAILGRIP_DEMO_CLIENT_ID": emulator.public_client_id,
         "MAILGRIP_SECRET_KEY": "test-secret-key-that-is-only-used-in-tests",
         "MAILGRIP_MAX_UPLOAD_BYTES": str(8 * 1024 * 1024),
     }

@@ -28,7 +28,7 @@ CODE_PATTERN = re.compile(r"\b(\d{6})\b")
 
 
 def demo_instance_path() -> Path:
-    """The demo's own folder, emptied at every start so that each run begins from the same state."""
+    """Return the demo's own folder, which every start empties so each run begins the same."""
     base = os.environ.get("MAILGRIP_INSTANCE_PATH") or str(Path.cwd() / "instance")
     return Path(base) / "demo"
 
@@ -46,7 +46,8 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
     emulator.start()
     public_url = f"http://127.0.0.1:{port}"
     app = create_app(
-        Settings.from_env(folder, _environ(emulator, folder, public_url)), instance_path=str(folder)
+        Settings.from_env(folder, _demo_environ(emulator, folder, public_url)),
+        instance_path=str(folder),
     )
     _migrate(app)
     try:
@@ -84,9 +85,10 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
     click.echo("Stopped.")
 
 
-def _environ(emulator, folder: Path, public_url: str) -> dict[str, str]:
+def emulator_environ(emulator, storage_dir: Path, public_url: str) -> dict[str, str]:
+    """Return the ``MAILGRIP_*`` variables that point a Mailgrip at a running emulator."""
     return {
-        "MAILGRIP_STORAGE_DIR": str(folder / "files"),
+        "MAILGRIP_STORAGE_DIR": str(storage_dir),
         "MAILGRIP_PUBLIC_URL": public_url,
         "MAILGRIP_AUTHORITY": emulator.base_url,
         "MAILGRIP_TENANT_ID": emulator.tenant_id,
@@ -97,6 +99,12 @@ def _environ(emulator, folder: Path, public_url: str) -> dict[str, str]:
         "MAILGRIP_CA_BUNDLE": str(emulator.ca_path),
         "MAILGRIP_DEMO_SIGNIN": "true",
         "MAILGRIP_DEMO_CLIENT_ID": emulator.public_client_id,
+    }
+
+
+def _demo_environ(emulator, folder: Path, public_url: str) -> dict[str, str]:
+    return {
+        **emulator_environ(emulator, folder / "files", public_url),
         "MAILGRIP_SYNC_INTERVAL": os.environ.get("MAILGRIP_SYNC_INTERVAL", "5"),
         "MAILGRIP_LOG_LEVEL": os.environ.get("MAILGRIP_LOG_LEVEL", "WARNING"),
     }

@@ -1,6 +1,6 @@
 """The OAuth 2.0 password grant (RFC 6749, section 4.3), used only by the demo sign-in.
 
-NOTE: msal 1.39 would do this with ``acquire_token_by_username_password``, but it first asks
+NOTE: msal 1.39 would do this with ``acquire_token_by_username_password``, but it first requests
 ``https://<authority host>/common/userrealm/…`` with the port dropped, so it cannot reach an
 authority on any port but 443, such as the emulator. Production sign-in does not use this grant.
 """

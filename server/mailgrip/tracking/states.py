@@ -1,7 +1,7 @@
 """States derived from events: sent, received, opened, link opened, downloaded.
 
 Events are the only source. The open-tracking image is one URL for every recipient of a message,
-so an image fetch is evidence at message level only; a recipient counts as having opened when
+so an image fetch is evidence at message level only. A recipient counts as having opened when
 they verify, open the link or download, because images are often blocked.
 """
 

@@ -209,8 +209,8 @@ def _stream(
                     log.info("Download of file %s of share %s stopped after %d bytes: %s",
                              file.id, share.id, sent, decision.reason)
                     return
-                # The check only read; ending its transaction hands the connection back to
-                # the pool, so a slow download does not hold one for its whole length.
+                # The check only reads. Ending its transaction returns the connection to the
+                # pool, so a slow download does not hold one for its whole length.
                 db.session.rollback()
                 chunk = reader.read(min(CHUNK_BYTES, length - sent))
                 if not chunk:

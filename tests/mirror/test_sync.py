@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 import requests
 import sqlalchemy as sa
+
 from mailgrip.db import db
 from mailgrip.graph.client import GraphError, GraphUnavailable
 from mailgrip.mirror.models import Mailbox, Message, Recipient

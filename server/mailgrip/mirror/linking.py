@@ -15,7 +15,7 @@ from ..db import db
 from ..graph.client import GraphClient, GraphError
 from ..shares.models import Share
 from ..shares.tokens import hash_token
-from .models import Mailbox
+from .models import Mailbox, Message
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def find_share(
 
 
 def _owned(share: Share | None, mailbox: Mailbox, source: str) -> bool:
+    """Whether ``share`` may be linked to a message of ``mailbox`` found through ``source``."""
     if share is None:
         return False
     if share.owner_mailbox_id != mailbox.id:
@@ -61,6 +62,17 @@ def _owned(share: Share | None, mailbox: Mailbox, source: str) -> bool:
             mailbox.id,
             source,
             share.id,
+        )
+        return False
+    linked = db.session.scalar(sa.select(Message.id).where(Message.share_id == share.id))
+    if linked is not None:
+        # A reply or forward that quotes the link; its recipients were not sent the files.
+        log.info(
+            "Mailbox %s: %s names share %s, already linked to message %s; not linked again",
+            mailbox.id,
+            source,
+            share.id,
+            linked,
         )
         return False
     return True

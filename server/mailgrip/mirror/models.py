@@ -44,7 +44,9 @@ class Message(db.Model):
     subject: Mapped[str] = mapped_column(sa.Text, default="")
     sender_address: Mapped[str] = mapped_column(sa.String(320), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    share_id: Mapped[str | None] = mapped_column(sa.ForeignKey("share.id"), index=True)
+    # A share is the bundle of one message: a reply that quotes the link must not become a
+    # second message of the share, because its recipients would gain access.
+    share_id: Mapped[str | None] = mapped_column(sa.ForeignKey("share.id"), unique=True)
     # Moving a message out of Sent Items is not a deletion: the row stays and access is unchanged.
     in_sent_items: Mapped[bool] = mapped_column(default=True)
     mirrored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
 from ..db import db, utcnow
@@ -28,6 +29,12 @@ SELECT_FIELDS = (
 PAGE_SIZE = 50
 RECIPIENT_FIELDS = (("toRecipients", "to"), ("ccRecipients", "cc"), ("bccRecipients", "bcc"))
 
+# Column sizes: an address is at most 320 characters (RFC 5321: 64 local + @ + 255 domain), a
+# header line at most 998 (RFC 5322). Longer display names are cut; longer ids are not ids.
+MAX_ADDRESS = 320
+MAX_DISPLAY_NAME = 256
+MAX_INTERNET_MESSAGE_ID = 998
+
 
 @dataclass
 class SyncResult:
@@ -37,6 +44,7 @@ class SyncResult:
     removed: int = 0
     pages: int = 0
     full_resync: bool = False
+    failed: list[str] = field(default_factory=list)
 
 
 def sync_mailbox(
@@ -68,7 +76,7 @@ def sync_mailbox(
         db.session.commit()
         raise
     mailbox.last_synced_at = utcnow()
-    mailbox.last_sync_error = None
+    mailbox.last_sync_error = _failure_summary(result)
     db.session.commit()
     log.info(
         "Mailbox %s synced: %d created, %d updated, %d removed in %d pages",
@@ -89,6 +97,12 @@ def sync_all(graph: GraphClient, settings: Settings) -> list[SyncResult]:
             results.append(sync_mailbox(mailbox, graph, settings))
         except GraphError as error:
             log.error("Mailbox %s: sync failed: %s", mailbox.id, error)
+        except Exception as error:
+            # A job boundary: an unexpected failure of one mailbox must not skip the others.
+            log.exception("Mailbox %s: sync failed unexpectedly", mailbox.id)
+            db.session.rollback()
+            mailbox.last_sync_error = f"Sync failed unexpectedly: {type(error).__name__}"
+            db.session.commit()
     return results
 
 
@@ -109,17 +123,50 @@ def _run_delta(
     for page in pages:
         result.pages += 1
         for item in page.get("value", []):
+            _apply_item(mailbox, item, graph, settings, result)
+        db.session.commit()
+        delta_link = page.get("@odata.deltaLink", delta_link)
+    if delta_link is None:
+        raise GraphError(f"Mailbox {mailbox.id}: the last delta page had no @odata.deltaLink")
+    mailbox.delta_link = delta_link
+
+
+def _apply_item(
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    result: SyncResult,
+) -> None:
+    """Apply one change in a savepoint, so that an item the database rejects skips only itself.
+
+    NOTE: a skipped item is not retried by later delta rounds, only by a full resync; its id is
+    kept in the mailbox's ``last_sync_error``.
+    """
+    try:
+        with db.session.begin_nested():
             if "@removed" in item:
                 result.removed += _mark_removed(mailbox, item["id"])
             elif upsert_message(mailbox, item, graph, settings):
                 result.created += 1
             else:
                 result.updated += 1
-        db.session.commit()
-        delta_link = page.get("@odata.deltaLink", delta_link)
-    if delta_link is None:
-        raise RuntimeError(f"Mailbox {mailbox.id}: the last delta page had no @odata.deltaLink")
-    mailbox.delta_link = delta_link
+    except SQLAlchemyError as error:
+        log.error(
+            "Mailbox %s: sent item %s could not be mirrored: %s",
+            mailbox.id,
+            item.get("id"),
+            type(error).__name__,
+        )
+        result.failed.append(str(item.get("id")))
+
+
+def _failure_summary(result: SyncResult) -> str | None:
+    if not result.failed:
+        return None
+    shown = ", ".join(result.failed[:5])
+    more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
+    return f"{len(result.failed)} sent items could not be mirrored: {shown}{more}"
 
 
 def upsert_message(
@@ -140,12 +187,12 @@ def upsert_message(
     if "subject" in item:
         message.subject = item.get("subject") or ""
     if "internetMessageId" in item:
-        message.internet_message_id = item.get("internetMessageId")
+        message.internet_message_id = _bounded_id(item.get("internetMessageId"))
     if item.get("sentDateTime"):
         message.sent_at = _parse_time(item["sentDateTime"])
     sender = item.get("from") or item.get("sender")
     if sender:
-        message.sender_address = sender.get("emailAddress", {}).get("address", "")
+        message.sender_address = _bounded_address(sender.get("emailAddress", {}).get("address"))
     message.in_sent_items = True
     _merge_recipients(message, item)
 
@@ -159,10 +206,10 @@ def upsert_message(
 def _merge_recipients(message: Message, item: dict[str, Any]) -> None:
     """Add recipients not yet known; one per address however it is spelled, first spelling kept."""
     known = {recipient.address_key for recipient in message.recipients}
-    for field, kind in RECIPIENT_FIELDS:
-        for entry in item.get(field) or []:
+    for graph_field, kind in RECIPIENT_FIELDS:
+        for entry in item.get(graph_field) or []:
             email = entry.get("emailAddress") or {}
-            address = (email.get("address") or "").strip()
+            address = _bounded_address(email.get("address"))
             if not address:
                 continue
             key = address_key(address)
@@ -173,7 +220,7 @@ def _merge_recipients(message: Message, item: dict[str, Any]) -> None:
                 Recipient(
                     address=address,
                     address_key=key,
-                    display_name=email.get("name") or "",
+                    display_name=(email.get("name") or "")[:MAX_DISPLAY_NAME],
                     kind=kind,
                 )
             )
@@ -188,6 +235,16 @@ def _mark_removed(mailbox: Mailbox, graph_id: str) -> int:
         return 0
     message.in_sent_items = False
     return 1
+
+
+def _bounded_address(value: str | None) -> str:
+    """Return the address, or an empty string when it is too long to be one."""
+    address = (value or "").strip()
+    return address if len(address) <= MAX_ADDRESS else ""
+
+
+def _bounded_id(value: str | None) -> str | None:
+    return value if value is None or len(value) <= MAX_INTERNET_MESSAGE_ID else None
 
 
 def _parse_time(value: str) -> datetime:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 20:06:56.467351
+Create Date: 2026-12-04 20:57:31.449553
 
 """
 from alembic import op
@@ -99,12 +99,12 @@ def upgrade():
     sa.ForeignKeyConstraint(['mailbox_id'], ['mailbox.id'], name=op.f('fk_message_mailbox_id_mailbox')),
     sa.ForeignKeyConstraint(['share_id'], ['share.id'], name=op.f('fk_message_share_id_share')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
-    sa.UniqueConstraint('mailbox_id', 'graph_id', name=op.f('uq_message_mailbox_id_graph_id'))
+    sa.UniqueConstraint('mailbox_id', 'graph_id', name=op.f('uq_message_mailbox_id_graph_id')),
+    sa.UniqueConstraint('share_id', name=op.f('uq_message_share_id'))
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_internet_message_id'), ['internet_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_mailbox_id'), ['mailbox_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_message_share_id'), ['share_id'], unique=False)
 
     op.create_table('recipient',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -209,7 +209,6 @@ def downgrade():
 
     op.drop_table('recipient')
     with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_message_share_id'))
         batch_op.drop_index(batch_op.f('ix_message_mailbox_id'))
         batch_op.drop_index(batch_op.f('ix_message_internet_message_id'))
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+
 from mailgrip.access.models import Block
 from mailgrip.audit import AuditRecord
 from mailgrip.db import db
@@ -292,3 +293,34 @@ def test_openapi_document_lists_contract(client):
         "/api/shares",
     ):
         assert path in document["paths"], path
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/messages/2147483648", "/api/messages/99999999999999999999999", "/api/messages/0"]
+)
+def test_out_of_range_message_id_is_404(client, alice_headers, url):
+    assert client.get(url, headers=alice_headers).status_code == 404
+
+
+def test_out_of_range_block_id_is_404(client, alice_headers):
+    response = client.post("/api/blocks/99999999999999999999999/lift", headers=alice_headers)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("value", [2147483648, 99999999999999999999999, 0, -1])
+def test_block_rejects_out_of_range_ids(client, alice_headers, value):
+    message = _message(_mailbox_of(client, alice_headers))
+
+    for body in ({"scope": "file", "fileId": value}, {"scope": "recipient", "recipientId": value}):
+        response = client.post(
+            f"/api/messages/{message.id}/blocks", json=body, headers=alice_headers
+        )
+        assert response.status_code == 400, body
+        assert str(value) in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("query", ["graphId=%00", "internetMessageId=a%00b", "graphId=a%0Db"])
+def test_lookup_rejects_control_characters(client, alice_headers, query):
+    response = client.get(f"/api/messages/lookup?{query}", headers=alice_headers)
+    assert response.status_code == 400
+    assert "control character" in response.get_json()["message"]

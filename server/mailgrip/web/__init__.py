@@ -9,6 +9,10 @@ from .errors import register_error_handlers
 
 def register_web(app: Flask) -> None:
     """Register every blueprint and the shared error handlers on ``app``."""
+    from .converters import IdConverter
+
+    # Converters must exist before the blueprints' rules are added.
+    app.url_map.converters["id"] = IdConverter
     from ..extensions import csrf
     from . import api, health, opens, portal, taskpane
 

@@ -9,13 +9,14 @@ from ...access.models import Block
 from ...db import db
 from ...errors import BadRequest, NotFound
 from ...shares.models import Share
+from ..converters import MAX_ROW_ID
 from . import bp
 from .auth import require_caller
 from .messages import owned_message
 from .representation import block_json
 
 
-@bp.post("/messages/<int:message_id>/blocks")
+@bp.post("/messages/<id:message_id>/blocks")
 @require_caller
 def create(message_id: int):
     """Block a file, a recipient or everything of one of the caller's messages.
@@ -42,7 +43,7 @@ def create(message_id: int):
     return block_json(block), 201 if created else 200
 
 
-@bp.post("/blocks/<int:block_id>/lift")
+@bp.post("/blocks/<id:block_id>/lift")
 @require_caller
 def lift(block_id: int):
     """Lift one of the caller's blocks; it stays in the history.
@@ -66,6 +67,6 @@ def _optional_id(body: dict, key: str) -> int | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
         raise BadRequest(f"{key}={value!r} is not valid; give the numeric id from the tracking.")
     return value

@@ -40,7 +40,7 @@ def list_messages():
     return {"value": [message_summary_json(m) for m in messages]}
 
 
-@bp.get("/messages/<int:message_id>")
+@bp.get("/messages/<id:message_id>")
 @require_caller
 def get_tracking(message_id: int):
     """Return the tracking of one of the caller's messages by its Mailgrip id.
@@ -58,8 +58,8 @@ def lookup_tracking():
     :raise 400: neither query parameter was given.
     :raise 404: no such message in the caller's mailbox.
     """
-    graph_id = request.args.get("graphId", "").strip()
-    internet_message_id = request.args.get("internetMessageId", "").strip()
+    graph_id = _query_value("graphId")
+    internet_message_id = _query_value("internetMessageId")
     query = sa.select(Message).where(Message.mailbox_id == g.mailbox.id)
     if graph_id:
         query = query.where(Message.graph_id == graph_id)
@@ -72,6 +72,17 @@ def lookup_tracking():
     if message is None:
         raise NotFound("Mailgrip does not know this message.")
     return _tracking_response(message)
+
+
+def _query_value(name: str) -> str:
+    """Return a query parameter, stripped.
+
+    :raise 400: the value contains a control character, which no Graph id or message id has.
+    """
+    value = request.args.get(name, "").strip()
+    if any(ord(char) < 0x20 for char in value):
+        raise BadRequest(f"{name} contains a control character; copy the id again and retry.")
+    return value
 
 
 def owned_message(message_id: int) -> Message:

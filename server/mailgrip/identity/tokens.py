@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jwt
@@ -18,6 +20,10 @@ log = logging.getLogger(__name__)
 # and HS256 tokens forged with the public key.
 ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 60
+# The identity platform publishes a new signing key well before it signs with it, so a few
+# minutes' wait before trusting a kid that is new to Mailgrip costs no valid sign-in.
+JWKS_REFRESH_COOLDOWN_SECONDS = 300.0
+JWKS_RETRY_AFTER_FAILURE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -35,38 +41,61 @@ class Caller:
 class JwksCache:
     """Signing keys of one authority, fetched through its OpenID configuration.
 
-    An unknown ``kid`` triggers one refetch, because the identity platform rotates its keys.
+    An unknown ``kid`` triggers a refetch, because the identity platform rotates its keys, but
+    at most once per ``refresh_cooldown`` seconds: otherwise anyone could make Mailgrip call the
+    authority once per forged token and get it throttled there.
     """
 
-    def __init__(self, session: requests.Session, openid_configuration_url: str) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        openid_configuration_url: str,
+        refresh_cooldown: float = JWKS_REFRESH_COOLDOWN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._session = session
         self._configuration_url = openid_configuration_url
+        self._refresh_cooldown = refresh_cooldown
+        self._clock = clock
         self._lock = threading.Lock()
         self._issuer: str | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._refreshed_at: float | None = None
 
     @property
     def issuer(self) -> str:
-        if self._issuer is None:
+        if self._issuer is None and self._may_refresh():
             self._refresh()
-        assert self._issuer is not None
+        if self._issuer is None:
+            raise TokenInvalid(
+                "The identity platform's signing keys could not be fetched; try again later."
+            )
         return self._issuer
 
     def signing_key(self, kid: str) -> jwt.PyJWK:
         key = self._keys.get(kid)
-        if key is None:
+        if key is None and self._may_refresh():
             self._refresh()
             key = self._keys.get(kid)
         if key is None:
             raise TokenInvalid(f"The token was signed with an unknown key id {kid!r}.")
         return key
 
+    def _may_refresh(self) -> bool:
+        if self._refreshed_at is None:
+            return True
+        return self._clock() - self._refreshed_at >= self._refresh_cooldown
+
     def _refresh(self) -> None:
         with self._lock:
+            now = self._clock()
             try:
                 configuration = self._get_json(self._configuration_url)
                 jwks = self._get_json(configuration["jwks_uri"])
             except (requests.RequestException, KeyError, ValueError) as error:
+                # Try again after a short pause, not after the whole cooldown: while no keys
+                # are known, no sign-in works.
+                self._refreshed_at = now - self._refresh_cooldown + JWKS_RETRY_AFTER_FAILURE_SECONDS
                 log.error(
                     "Fetching signing keys from %s failed: %s", self._configuration_url, error
                 )
@@ -79,6 +108,7 @@ class JwksCache:
                 if entry.get("kty") == "RSA" and "kid" in entry:
                     keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256")
             self._keys = keys
+            self._refreshed_at = now
 
     def _get_json(self, url: str) -> dict:
         response = self._session.get(url)

@@ -1,0 +1,97 @@
+"""Signing-key cache: key rotation works, forged key ids cannot flood the authority."""
+
+from __future__ import annotations
+
+import socket
+
+import jwt
+import pytest
+
+from mailgrip.errors import TokenInvalid
+from mailgrip.http import TimeoutSession
+from mailgrip.identity.tokens import (
+    JWKS_REFRESH_COOLDOWN_SECONDS,
+    JWKS_RETRY_AFTER_FAILURE_SECONDS,
+    JwksCache,
+)
+
+
+class CountingSession(TimeoutSession):
+    """A real session that counts the requests it sends."""
+
+    def __init__(self, verify: str) -> None:
+        super().__init__(timeout=10, verify=verify)
+        self.urls: list[str] = []
+
+    def request(self, method, url, *args, **kwargs):
+        self.urls.append(url)
+        return super().request(method, url, *args, **kwargs)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cache_parts(emulator):
+    session = CountingSession(str(emulator.ca_path))
+    clock = Clock()
+    url = f"{emulator.base_url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
+    return JwksCache(session, url, clock=clock), session, clock
+
+
+def _kid(token: str) -> str:
+    return jwt.get_unverified_header(token)["kid"]
+
+
+def test_forged_kids_fetch_keys_once(emulator, cache_parts):
+    cache, session, _ = cache_parts
+    cache.signing_key(emulator.current_kid)
+    fetched = len(session.urls)
+
+    for number in range(20):
+        with pytest.raises(TokenInvalid):
+            cache.signing_key(f"forged-{number}")
+
+    assert fetched == 2  # the OpenID configuration, then the JWKS
+    assert len(session.urls) == fetched
+
+
+def test_rotated_key_trusted_after_cooldown(emulator, cache_parts):
+    cache, _, clock = cache_parts
+    cache.signing_key(emulator.current_kid)
+    emulator.rotate_keys()
+    new_kid = _kid(emulator.mint_token())
+
+    with pytest.raises(TokenInvalid):
+        cache.signing_key(new_kid)
+    clock.now += JWKS_REFRESH_COOLDOWN_SECONDS
+
+    assert cache.signing_key(new_kid).key_id == new_kid
+
+
+def test_failed_fetch_retried_soon(emulator):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    session = CountingSession(str(emulator.ca_path))
+    clock = Clock()
+    cache = JwksCache(
+        session,
+        f"https://127.0.0.1:{closed_port}/x/v2.0/.well-known/openid-configuration",
+        clock=clock,
+    )
+
+    with pytest.raises(TokenInvalid):
+        cache.signing_key("any")
+    with pytest.raises(TokenInvalid):
+        _ = cache.issuer
+    clock.now += JWKS_RETRY_AFTER_FAILURE_SECONDS
+    with pytest.raises(TokenInvalid):
+        cache.signing_key("any")
+
+    assert len(session.urls) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,7 +25,10 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Report whether the database and file storage are reachable.
+    """Report whether the database and the file store are reachable.
+
+    NOTE: background jobs run in the worker process without a queue, so there is no queue to
+    check until one is introduced.
 
     :return: 200 when every check passes, 503 with the failed checks otherwise.
     """
@@ -36,18 +40,16 @@ def readyz():
         log.warning("Readiness: database unreachable: %s", error)
         checks["database"] = "unreachable"
     storage = Path(current_settings().storage_dir)
-    checks["storage"] = "ok" if storage.is_dir() and _writable(storage) else "unreachable"
-    # Background jobs run in-process until a Redis-backed queue is configured.
-    checks["queue"] = "ok"
+    checks["storage"] = "ok" if _writable(storage) else "unreachable"
     ready = all(value == "ok" for value in checks.values())
     return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
 
 
-def _writable(path: Path) -> bool:
-    probe = path / ".readyz"
+def _writable(folder: Path) -> bool:
+    # A file of its own per probe, so that concurrent probes do not delete each other's.
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".readyz-"):
+            return True
+    except OSError as error:
+        log.warning("Readiness: file store %s is not writable: %s", folder, error)
         return False
-    return True

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import make_server
+
 from mailgrip import create_app
 from mailgrip.config import Settings
 from mailgrip.db import db
 from mailgrip.demo.run import emulator_environ
 from mailgrip.http import TimeoutSession
 from mailgrip.identity.password_grant import acquire_token_by_password
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(os.environ.get("MAILGRIP_FIXTURES", ROOT.parent / "shared" / "fixtures"))

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+from recipient import Recipient as PortalRecipient
+
 from mailgrip.db import db
 from mailgrip.mirror.addresses import address_key
 from mailgrip.mirror.models import Message, Recipient
 from mailgrip.shares.models import File, Share
-from playwright.sync_api import Page, expect
-from recipient import Recipient as PortalRecipient
 
 MARKUP = "<img src=x onerror=alert(1)>"
 # Gmail fetches images through its proxy; Mailgrip counts that as an open, unlike a scanner's.

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import requests
+
 from mailgrip.demo.messages import DEMO_MESSAGES
 
 URL = re.compile(r"https?://\S+")

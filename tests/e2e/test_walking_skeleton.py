@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import requests
 import sqlalchemy as sa
+from recipient import BROWSER_USER_AGENT, Recipient
+
 from mailgrip.audit import AuditRecord
 from mailgrip.db import db
 from mailgrip.tracking.models import Event
-from recipient import BROWSER_USER_AGENT, Recipient
 
 ATTACHMENT_FIXTURES = (
     "attachment_pdf.eml",

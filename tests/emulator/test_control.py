@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import pytest
+
 from m365_emulator.control import is_loopback
 
 

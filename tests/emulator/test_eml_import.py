@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from m365_emulator.eml_import import RejectedMessage, parse_eml
 
 

@@ -12,6 +12,7 @@ import jwt
 import msal
 import pytest
 import requests
+
 from m365_emulator.server import EmulatorServer
 
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"

@@ -7,6 +7,7 @@ import socket
 import ssl
 
 from cryptography import x509
+
 from m365_emulator.tls import ensure_tls_files
 
 

@@ -10,6 +10,7 @@ import socket
 
 import pytest
 import requests
+
 from mailgrip import create_app
 from mailgrip.config import Settings
 from mailgrip.identity.password_grant import PasswordGrantFailed

@@ -1,6 +1,7 @@
 """Comparison form of recipient addresses."""
 
 import pytest
+
 from mailgrip.mirror.addresses import address_key
 
 

@@ -1,6 +1,7 @@
 """Settings parsing from MAILGRIP_* variables."""
 
 import pytest
+
 from mailgrip.config import SETTINGS, ConfigError, Settings
 
 

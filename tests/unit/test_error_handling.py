@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import mailgrip.web.portal as portal
 import pytest
+
+import mailgrip.web.portal as portal
 
 TOKEN = "kL0dPZt8Yw2cUq4mVb7nRj1sXa9eHf3gTi5oBy6uWzM"
 

@@ -3,6 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
+
 from mailgrip import create_app
 from mailgrip.config import Settings
 from mailgrip.db import db

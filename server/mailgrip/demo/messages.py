@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -74,7 +74,6 @@ class DemoMessage:
     cc: list[tuple[str, str]]
     body: str
     files: list[DemoFile]
-    hours_ago: int
 
 
 DEMO_MESSAGES = [
@@ -93,7 +92,6 @@ DEMO_MESSAGES = [
             ),
             DemoFile("Draft minutes June.pdf", "application/pdf", _pdf("Draft minutes")),
         ],
-        hours_ago=20,
     ),
     DemoMessage(
         subject="Signed contract and site photos",
@@ -109,21 +107,19 @@ DEMO_MESSAGES = [
             DemoFile("Site north.png", "image/png", _png(64, 48, (70, 130, 180))),
             DemoFile("Site south.png", "image/png", _png(64, 48, (60, 160, 90))),
         ],
-        hours_ago=3,
     ),
 ]
 
 
-def build_demo_message(demo: DemoMessage, now: datetime | None = None) -> bytes:
+def build_demo_message(demo: DemoMessage) -> bytes:
     """Render one demo message as RFC 5322 bytes, files attached as Outlook would send them."""
-    now = now or datetime.now(UTC)
     message = EmailMessage()
     message["From"] = f"{SENDER[0]} <{SENDER[1]}>"
     message["To"] = ", ".join(f"{name} <{address}>" for name, address in demo.to)
     if demo.cc:
         message["Cc"] = ", ".join(f"{name} <{address}>" for name, address in demo.cc)
     message["Subject"] = demo.subject
-    message["Date"] = format_datetime(now - timedelta(hours=demo.hours_ago))
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="contoso.example")
     message.set_content(demo.body)
     for file in demo.files:

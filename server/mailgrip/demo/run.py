@@ -167,8 +167,9 @@ def _print_new_codes(emulator, stop: threading.Event) -> None:
             log.warning("Reading the emulator outbox failed: %s", error)
             continue
         for mail in mails[seen:]:
+            # The outbox also holds the demo messages themselves; only codes are of interest.
             code = CODE_PATTERN.search(mail.get("body", ""))
-            recipients = ", ".join(mail.get("to", []))
-            line = f"[mail] to {recipients}: {mail.get('subject', '')}"
-            click.echo(f"{line} — one-time code {code.group(1)}" if code else line)
+            if code:
+                recipients = ", ".join(mail.get("to", []))
+                click.echo(f"One-time code for {recipients}: {code.group(1)}")
         seen = len(mails)

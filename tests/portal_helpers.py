@@ -8,6 +8,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 from builders import make_mailbox
+
 from mailgrip.audit import AuditRecord
 from mailgrip.db import db
 from mailgrip.mirror.models import Mailbox

@@ -34,6 +34,11 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        # A portal page may stay open for hours before its Download button is pressed.
+        # Flask-WTF's default of 3600 s would then reject the form. Without a time limit the
+        # token still only works with the random value in this browser's signed session
+        # cookie, which ends when the browser session ends.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["mailgrip.settings"] = settings
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from builders import make_share
+
 from mailgrip.access.decision import REASONS, Decision, decide
 from mailgrip.access.models import Block
 from mailgrip.db import db

@@ -9,13 +9,16 @@ import time
 
 import pytest
 import requests
+import sqlalchemy as sa
 from builders import expired, make_share
-from mailgrip.access.models import Block
-from mailgrip.db import db
-from mailgrip.web.downloads import content_disposition
 from portal_helpers import CSRF_FIELD, audit_actions, csrf_token, events
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
+
+from mailgrip.access.models import Block
+from mailgrip.audit import AuditRecord
+from mailgrip.db import db
+from mailgrip.web.downloads import content_disposition
 
 BOB = "bob@fabrikam.example"
 DATA = bytes(range(256)) * 4  # 1024 bytes with a recognisable pattern
@@ -187,8 +190,47 @@ def test_range_gets_206(client, sender, header, start, end):
     assert response.data == DATA[start : end + 1]
     assert response.headers["Content-Range"] == f"bytes {start}-{end}/{SIZE}"
     assert response.headers["Content-Length"] == str(end - start + 1)
+    assert len(events("downloaded")) == (1 if end == SIZE - 1 else 0)
+    (audited,) = db.session.scalars(sa.select(AuditRecord))
+    assert audited.action == "download"
+    assert audited.detail["range"] == f"bytes {start}-{end}/{SIZE}"
+    assert audited.detail["bytes"] == end - start + 1
+
+
+def test_ranges_covering_file_count_once(client, sender):
+    built = make_share(sender, {"data.bin": DATA}, verification="none")
+    (file,) = built.files
+    ranges = [(0, 255), (256, 511), (512, 767), (768, SIZE - 1)]
+
+    parts = [_download(client, built, file, {"Range": f"bytes={a}-{b}"}) for a, b in ranges]
+
+    assert [part.status_code for part in parts] == [206] * 4
+    assert b"".join(part.data for part in parts) == DATA
     (downloaded,) = events("downloaded")
-    assert downloaded.detail == {"range": f"bytes {start}-{end}/{SIZE}"}
+    assert downloaded.detail == {"range": f"bytes 768-{SIZE - 1}/{SIZE}"}
+    assert audit_actions() == ["download"] * 4
+
+
+def test_first_byte_probe_not_a_download(client, sender):
+    built = make_share(sender, {"data.bin": DATA}, verification="none")
+
+    response = _download(client, built, built.files[0], {"Range": "bytes=0-0"})
+
+    assert response.status_code == 206
+    assert response.data == DATA[:1]
+    assert events("downloaded") == []
+    assert audit_actions() == ["download"]
+
+
+@pytest.mark.parametrize("file_id", ["2147483648", "99999999999999999999999", "0", "-1"])
+def test_file_id_out_of_range_404(client, sender, file_id):
+    built = make_share(sender, verification="none")
+    token = csrf_token(client, built.path)
+
+    response = client.post(f"{built.path}/files/{file_id}", data={"csrf_token": token})
+
+    assert response.status_code == 404
+    assert events("download_denied") == []
 
 
 @pytest.mark.parametrize("header", [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=-0"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from builders import make_message, make_share
+
+from mailgrip.db import db
 from mailgrip.tracking.classify import classify
 from mailgrip.tracking.events import record_event, truncate_ip
 
@@ -35,6 +37,63 @@ def test_classify_table(kind, method, agent, label):
 
 
 @pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (Linux; Android 11; CUBOT X50) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/96.0.4664.45 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 9; CUBOT_X19 Build/PPR1.180610.011) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/74.0.3729.136 Mobile Safari/537.36",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
+    ],
+    ids=["cubot", "cubot-underscore", "edge", "firefox", "safari-ios", "samsung"],
+)
+def test_browser_is_not_scanner(agent):
+    label, reasons = classify("link_opened", "GET", agent)
+
+    assert label == "person", reasons
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
+        "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+        "AdsBot-Google (+http://www.google.com/adsbot.html)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "Slackbot 1.0 (+https://api.slack.com/robots)",
+        "TelegramBot (like TwitterBot)",
+        "DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)",
+        "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+        "curl/8.5.0",
+        "Wget/1.21.4",
+        "python-requests/2.32.3",
+        "Python-urllib/3.11",
+        "Go-http-client/2.0",
+        "okhttp/4.12.0",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/131.0.0.0 Safari/537.36",
+    ],
+    ids=[
+        "googlebot", "bingbot", "adsbot", "slackbot-expanding", "slackbot", "telegrambot",
+        "duckduckbot", "baiduspider", "curl", "wget", "python-requests", "python-urllib",
+        "go", "okhttp", "headlesschrome",
+    ],
+)
+def test_bot_is_scanner(agent):
+    label, reasons = classify("link_opened", "GET", agent)
+
+    assert label == "scanner"
+    assert reasons
+
+
+@pytest.mark.parametrize(
     ("address", "prefix"),
     [
         ("203.0.113.77", "203.0.113.0/24"),
@@ -60,9 +119,9 @@ def test_record_event_outside_request(app, sender):
     assert event.detail == {"note": "test"}
 
 
-def test_record_event_uses_first_linked_message(app, sender):
+def test_record_event_uses_linked_message(app, sender):
     built = make_share(sender)
-    make_message(sender, ["dave@tailspin.example"], share=built.share)
+    make_message(sender, ["dave@tailspin.example"])
 
     event = record_event("opened", built.share)
 
@@ -71,12 +130,12 @@ def test_record_event_uses_first_linked_message(app, sender):
 
 def test_record_event_uses_recipient_message(app, sender):
     built = make_share(sender)
-    later = make_message(sender, ["dave@tailspin.example"], share=built.share)
+    other = make_message(sender, ["dave@tailspin.example"])
 
-    event = record_event("verified", built.share, recipient=later.recipients[0])
+    event = record_event("verified", built.share, recipient=other.recipients[0])
 
-    assert event.message_id == later.id
-    assert event.recipient_id == later.recipients[0].id
+    assert event.message_id == other.id
+    assert event.recipient_id == other.recipients[0].id
 
 
 def test_record_event_without_message(app, sender):
@@ -105,3 +164,16 @@ def test_record_event_caps_user_agent(app, sender):
 
     assert len(event.user_agent) == 512
     assert event.ip_prefix == "2001:db8::/48"
+
+
+def test_record_event_removes_control_characters(app, sender):
+    built = make_share(sender)
+
+    agent = "Mozilla/5.0\0\t(X11;\x1f Linux)\x7f"
+    request = app.test_request_context(headers={"User-Agent": agent})
+    with request:
+        event = record_event("link_opened", built.share)
+    db.session.commit()
+
+    assert event.user_agent == "Mozilla/5.0(X11; Linux)"
+    assert event.classification == "person"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 from builders import expired, make_share
+from portal_helpers import events
+
 from mailgrip.access.models import Block
 from mailgrip.db import db
-from portal_helpers import events
 
 PORTAL_HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -26,7 +27,7 @@ def test_page_lists_files_and_sender(client, sender):
     assert page.status_code == 200
     assert "report.pdf" in html
     assert "notes.txt" in html
-    assert "2.0 kB" in html
+    assert "2 kB" in html
     assert sender.address in html
     assert "Send me a code" in html
     assert "/files/" not in html
@@ -149,3 +150,72 @@ def test_expired_share_shows_notice(client, sender):
     assert "This link has expired" in html
     assert "Send me a code" not in html
     assert [event.kind for event in events()] == ["link_opened"]
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(0, "0 bytes"), (1, "1 byte"), (588, "588 bytes"), (2048, "2 kB"), (1_234_567, "1.2 MB")],
+)
+def test_file_size_in_lower_case_units(client, sender, size, shown):
+    built = make_share(sender, {"data.bin": b"x" * size})
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert f'<span class="size">{shown}</span>' in html
+
+
+def test_user_agent_control_characters_removed(client, sender):
+    built = make_share(sender)
+
+    page = client.get(built.path, headers={"User-Agent": "Mozilla/5.0\0 (X11;\x1b Linux)\x7f"})
+
+    assert page.status_code == 200
+    (opened,) = events("link_opened")
+    assert opened.user_agent == "Mozilla/5.0 (X11; Linux)"
+
+
+def _block(built, scope: str, **target) -> None:
+    db.session.add(Block(share_id=built.share.id, scope=scope, created_by="alice", **target))
+    db.session.commit()
+
+
+def _verify_as_bob(client, built) -> None:
+    with client.session_transaction() as session:
+        session["verified"] = {built.share.id: built.recipient("bob@fabrikam.example").id}
+
+
+def test_recipient_block_shown_beside_file_block(client, sender):
+    built = make_share(sender, {"a.txt": b"a", "b.txt": b"b", "c.txt": b"c"})
+    blocked_file = built.files[0]
+    _block(built, "recipient", recipient_id=built.recipient("bob@fabrikam.example").id)
+    _block(built, "file", file_id=blocked_file.id)
+    _verify_as_bob(client, built)
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert html.count("The sender has blocked your access to these files.") == 1
+    assert html.count("Blocked by the sender") == 1
+    assert "/files/" not in html
+    assert "Send me a code" not in html
+
+
+def test_block_of_all_shown_beside_file_block(client, sender):
+    built = make_share(sender, {"a.txt": b"a", "b.txt": b"b"}, verification="none")
+    _block(built, "file", file_id=built.files[0].id)
+    _block(built, "all")
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert html.count("The sender has blocked access to these files.") == 1
+    assert "/files/" not in html
+
+
+def test_expired_share_shown_beside_file_block(client, sender):
+    built = make_share(sender, {"a.txt": b"a", "b.txt": b"b"}, expires_at=expired())
+    _block(built, "file", file_id=built.files[0].id)
+
+    html = client.get(built.path).get_data(as_text=True)
+
+    assert html.count("This link has expired") == 1
+    assert html.count("Blocked by the sender") == 1
+    assert "Send me a code" not in html

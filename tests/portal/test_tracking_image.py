@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 from builders import expired, make_share
+from portal_helpers import events
+
 from mailgrip.access.models import Block
 from mailgrip.db import db
 from mailgrip.web.opens import TRANSPARENT_GIF
-from portal_helpers import events
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 GMAIL_PROXY = (
@@ -70,8 +71,9 @@ def test_head_records_nothing(live_server, app, sender):
         "/o/" + "z" * 3000 + ".gif",
         "/o/no-suffix",
         "/o/a/b/c.gif",
+        "/o/",
     ],
-    ids=["unknown", "bytes", "long", "no-suffix", "nested"],
+    ids=["unknown", "bytes", "long", "no-suffix", "nested", "empty"],
 )
 def test_unknown_token_gets_pixel(client, sender, path):
     make_share(sender)
@@ -101,3 +103,13 @@ def test_blocked_share_gets_pixel_and_event(client, sender):
 
     _assert_pixel(response)
     assert [event.kind for event in events()] == ["opened"]
+
+
+def test_nul_user_agent_records_opened(client, sender):
+    built = make_share(sender)
+
+    response = client.get(built.image_path, headers={"User-Agent": "Mozilla/5.0\0 Outlook"})
+
+    _assert_pixel(response)
+    (opened,) = events()
+    assert opened.user_agent == "Mozilla/5.0 Outlook"

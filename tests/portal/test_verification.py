@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 import sqlalchemy as sa
 from builders import make_share
+from portal_helpers import CSRF_FIELD, csrf_token, events
+from recipient import Recipient
+
 from mailgrip.db import db
 from mailgrip.verification.models import VerificationCode
-from portal_helpers import csrf_token, events
-from recipient import Recipient
 
 BOB = "bob@fabrikam.example"
 CODE = re.compile(r"\b(\d{6})\b")
@@ -264,3 +268,50 @@ def test_browser_verifies_over_http(live_server, app, emulator, sender):
 
     assert verified.status_code == 200
     assert browser.file_ids() == [file.id for file in built.files]
+
+
+@pytest.mark.parametrize("step", ["code", "verify"])
+@pytest.mark.parametrize(
+    "address",
+    ["bob\0@fabrikam.example", "bob@fabrikam\x07.example", "bob\x7f@fabrikam.example"],
+    ids=["nul", "bell", "delete"],
+)
+def test_address_with_control_character_rejected(client, emulator, sender, step, address):
+    built = make_share(sender)
+    token = csrf_token(client, built.path)
+
+    response = client.post(
+        f"{built.path}/{step}", data={"address": address, "code": "123456", "csrf_token": token}
+    )
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 400
+    assert "This email address is not valid" in html
+    assert "Type the address again" in html
+    assert _outbox(emulator) == []
+    assert _codes() == []
+
+
+def test_parallel_code_requests_capped(live_server, app, emulator, sender):
+    built = make_share(sender)
+    browsers = [requests.Session() for _ in range(20)]
+    tokens = [CSRF_FIELD.search(browser.get(built.link, timeout=30).text).group(1)
+              for browser in browsers]
+    start = threading.Barrier(len(browsers))
+
+    def request_code(browser: requests.Session, token: str) -> int:
+        start.wait(timeout=30)
+        response = browser.post(
+            f"{built.link}/code",
+            data={"address": BOB, "csrf_token": token},
+            allow_redirects=False,
+            timeout=60,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        statuses = list(pool.map(request_code, browsers, tokens))
+
+    assert len(_mails_to(emulator, BOB)) == 5
+    assert sorted(statuses) == [303] * 5 + [429] * 15
+    assert len(_codes()) == 5

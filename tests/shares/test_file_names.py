@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mailgrip.shares.names import MAX_NAME_BYTES, clean_name, split_extension, unique_names
 
 

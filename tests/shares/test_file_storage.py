@@ -7,6 +7,7 @@ import io
 import stat
 
 import pytest
+
 from mailgrip.shares.storage import FileSystemStorage, SizeLimitExceeded, StoredObjectMissing
 
 DATA = b"0123456789" * 10_000

@@ -14,10 +14,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 import sqlalchemy as sa
+from portal_helpers import CSRF_FIELD, events
+
 from mailgrip.db import db
 from mailgrip.shares.models import File, Share
 from mailgrip.shares.tokens import hash_token
-from portal_helpers import CSRF_FIELD, events
 
 LIMIT = 8 * 1024 * 1024  # MAILGRIP_MAX_UPLOAD_BYTES in tests/conftest.py
 MIB = 1024 * 1024
@@ -269,6 +270,46 @@ def test_long_part_header_rejected(live_server, app, alice_headers):
 
     assert response.status_code == 400
     assert "part header is longer than 65536 bytes" in response.json()["message"]
+    assert _stored_files(app) == []
+
+
+def test_malformed_chunked_body_rejected(live_server, app, alice_headers):
+    body, content_type = _multipart([_file_part("a.txt", b"x" * 1000)])
+    address = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+
+    # Both framings are announced, but the body is sent plain, without chunk headers.
+    connection.putrequest("POST", "/api/shares")
+    for name, value in {**alice_headers, "Content-Type": content_type}.items():
+        connection.putheader(name, value)
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders()
+    connection.send(body)
+    response = connection.getresponse()
+    answer = response.read()
+    connection.close()
+
+    assert response.status == 400
+    assert b"request body could not be read" in answer
+    assert _share_count() == 0
+    assert _stored_files(app) == []
+
+
+def test_non_utf8_file_name_rejected(live_server, app, alice_headers):
+    body, content_type = _multipart(
+        [_file_part("first.txt"), ('form-data; name="files"; filename="caf\xe9.txt"', None, b"x")]
+    )
+    body = body.replace("caf\xe9".encode(), b"caf\xff")
+
+    response = _post(live_server, alice_headers, body, content_type)
+
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert "part 2" in message
+    assert "not valid UTF-8" in message
+    assert "codec" not in message
+    assert _share_count() == 0
     assert _stored_files(app) == []
 
 

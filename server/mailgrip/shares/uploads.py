@@ -113,12 +113,13 @@ class _Receiver:
         self.form = ReceivedForm()
         self._writer: StorageWriter | None = None
         self._part: FilePart | FieldPart | None = None
+        self._parts_started = 0
         self._field_value = bytearray()
 
     def run(self, stream: BinaryIO, decoder: MultipartDecoder, limit: int) -> None:
         received = 0
         while True:
-            chunk = stream.read(READ_CHUNK_BYTES)
+            chunk = _read_chunk(stream)
             received += len(chunk)
             if received > limit:
                 raise _too_large(limit)
@@ -134,6 +135,14 @@ class _Receiver:
                 raise BadRequest(
                     f"A multipart part header is longer than {MAX_PART_HEADER_BYTES} bytes; "
                     "send shorter headers."
+                ) from None
+            except UnicodeDecodeError:
+                # The decoder reads part headers as UTF-8, and the file name is the part of
+                # them that is not ASCII in practice.
+                raise BadRequest(
+                    f"The file name in multipart part {self._parts_started + 1} is not valid "
+                    "UTF-8. Send file names as UTF-8, or as filename*=UTF-8''<percent-encoded "
+                    "name> (RFC 8187)."
                 ) from None
             except ValueError as error:
                 raise BadRequest(f"The multipart body is malformed: {error}.") from None
@@ -153,6 +162,7 @@ class _Receiver:
 
     def _start_part(self, part: FilePart | FieldPart) -> None:
         self._part = part
+        self._parts_started += 1
         self._field_value.clear()
         # A part counts as a file by its name, with or without a filename parameter.
         if part.name == FILES_FIELD:
@@ -186,9 +196,37 @@ class _Receiver:
                     f"The form field {part.name!r} is longer than {MAX_FIELD_BYTES} bytes."
                 )
             if not data.more_data:
-                self.form.fields[part.name] = self._field_value.decode("utf-8").strip()
+                self.form.fields[part.name] = self._field_text(part.name)
         # Parts with other names are read and dropped, so a newer client's extra fields
         # do not break an older server.
+
+    def _field_text(self, name: str) -> str:
+        try:
+            return self._field_value.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise BadRequest(
+                f"The form field {name!r} in multipart part {self._parts_started} is not valid "
+                "UTF-8; send its value as UTF-8 text."
+            ) from None
+
+
+def _read_chunk(stream: BinaryIO) -> bytes:
+    """Read the next piece of the request body.
+
+    :raise BadRequest: the server could not read the body, for example because its chunked
+        framing is broken: werkzeug's server raises ``OSError("Invalid chunk header")`` when a
+        request announces chunked encoding but sends a plain body.
+    """
+    # NOTE: gunicorn 27 rejects such framing before the app runs, but a bad chunk later in the
+    # body raises gunicorn's own ParseException, which is not an OSError and ends as a 500.
+    try:
+        return stream.read(READ_CHUNK_BYTES)
+    except OSError as error:
+        log.warning("Reading an upload body failed: %s", error)
+        raise BadRequest(
+            f"The request body could not be read: {error}. Check that its chunked transfer "
+            "encoding is valid, or send it with a Content-Length instead, then upload again."
+        ) from None
 
 
 def _events(decoder: MultipartDecoder) -> Iterator[Event]:

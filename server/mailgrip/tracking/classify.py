@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 PERSON = "person"
 PROXY = "proxy"
 SCANNER = "scanner"
@@ -16,19 +18,24 @@ _PROXY_MARKERS = (
     ("googleimageproxy", "Gmail image proxy"),
     ("yahoomailproxy", "Yahoo Mail image proxy"),
 )
+# Each marker must appear as a product name or a word of its own, so that a name which only
+# contains the letters, such as the CUBOT phone in "Android 11; CUBOT X50", does not match.
 _SCANNER_MARKERS = (
-    "bot",
-    "crawler",
-    "spider",
-    "scanner",
-    "headlesschrome",
-    "python-requests",
-    "python-urllib",
-    "curl/",
-    "wget/",
-    "go-http-client",
-    "java/",
-    "okhttp",
+    # "bot" as a word of its own, or ending a product name. Such a name is followed by a
+    # version ("Googlebot/2.1", "Slackbot 1.0"), a subtype ("AdsBot-Google"), the end of a
+    # comment ("like TwitterBot)") or the end of the header.
+    ("bot", re.compile(r"bot(?=[/;)-]|\s*$|\s+[\d(])|\bbot\b")),
+    ("crawler", re.compile(r"crawler\b")),
+    ("spider", re.compile(r"spider\b")),
+    ("scanner", re.compile(r"\bscanner\b")),
+    ("headlesschrome", re.compile(r"\bheadlesschrome/")),
+    ("python-requests", re.compile(r"\bpython-requests/")),
+    ("python-urllib", re.compile(r"\bpython-urllib/")),
+    ("curl/", re.compile(r"curl/")),
+    ("wget/", re.compile(r"\bwget/")),
+    ("go-http-client", re.compile(r"\bgo-http-client/")),
+    ("java/", re.compile(r"\bjava/")),
+    ("okhttp", re.compile(r"\bokhttp/")),
 )
 
 
@@ -50,8 +57,8 @@ def classify(kind: str, method: str | None, user_agent: str | None) -> tuple[str
     for marker, name in _PROXY_MARKERS:
         if marker in agent:
             return PROXY, [f"user agent of the {name}"]
-    for marker in _SCANNER_MARKERS:
-        if marker in agent:
+    for marker, pattern in _SCANNER_MARKERS:
+        if pattern.search(agent):
             return SCANNER, [f"user agent contains {marker!r}"]
     if not agent:
         return UNKNOWN, ["no user agent"]

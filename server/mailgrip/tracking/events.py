@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from typing import Any
 
 from flask import has_request_context, request
@@ -18,6 +19,8 @@ from .models import EVENT_KINDS, Event
 log = logging.getLogger(__name__)
 
 MAX_USER_AGENT_CHARS = 512
+# C0 controls and DEL: PostgreSQL rejects NUL in text, and the others only garble displays.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Kept prefix lengths: enough for support to see a network or provider, not a household.
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
@@ -57,7 +60,7 @@ def record_event(
         detail=detail or {},
     )
     if has_request_context():
-        user_agent = request.headers.get("User-Agent", "")[:MAX_USER_AGENT_CHARS] or None
+        user_agent = clean_user_agent(request.headers.get("User-Agent"))
         event.ip_prefix = truncate_ip(request.remote_addr)
         event.user_agent = user_agent
         label, reasons = classify(kind, request.method, user_agent)
@@ -68,6 +71,12 @@ def record_event(
     db.session.add(event)
     log.debug("Event %s for share %s (%s)", kind, share.id, label)
     return event
+
+
+def clean_user_agent(header: str | None) -> str | None:
+    """Return the User-Agent header without control characters, cut to its stored length."""
+    cleaned = _CONTROL_CHARACTERS.sub("", header or "")
+    return cleaned[:MAX_USER_AGENT_CHARS] or None
 
 
 def truncate_ip(address: str | None) -> str | None:

@@ -11,6 +11,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,9 +45,10 @@ _CODE_SEPARATORS = re.compile(r"[\s-]")
 class CodeRequest:
     """The outcome of asking for a code.
 
-    ``outcome`` is ``sent``, ``not_recipient``, ``not_ready`` (no mirrored message is linked to
-    the share yet, so its recipients are unknown), ``too_many`` (the hourly cap is reached) or
-    ``not_sent`` (Graph failed and nothing changed).
+    ``outcome`` is ``sent``, ``invalid_address`` (the address contains a control character),
+    ``not_recipient``, ``not_ready`` (no mirrored message is linked to the share yet, so its
+    recipients are unknown), ``too_many`` (the hourly cap is reached) or ``not_sent`` (Graph
+    failed and nothing changed).
     """
 
     outcome: str
@@ -57,8 +59,9 @@ class CodeRequest:
 class CodeCheck:
     """The outcome of entering a code.
 
-    ``reason`` is None on success, else ``malformed``, ``wrong``, ``exhausted``, ``expired``,
-    ``no_code`` or ``not_recipient``; ``attempts_left`` counts the entries still allowed.
+    ``reason`` is None on success, else ``invalid_address``, ``malformed``, ``wrong``,
+    ``exhausted``, ``expired``, ``no_code`` or ``not_recipient``; ``attempts_left`` counts the
+    entries still allowed.
     """
 
     ok: bool
@@ -67,9 +70,18 @@ class CodeCheck:
     attempts_left: int = 0
 
 
+def has_control_character(address: str) -> bool:
+    """Return whether ``address`` contains a C0 or C1 control character or DEL.
+
+    No email address contains one, and PostgreSQL rejects NUL in text, so such an address
+    must not reach a query.
+    """
+    return any(unicodedata.category(char) == "Cc" for char in address)
+
+
 def find_recipient(share: Share, address: str) -> Recipient | None:
     """Return the recipient of the share's messages whose address compares equal to ``address``."""
-    if not address or len(address) > MAX_ADDRESS_CHARS:
+    if not address or len(address) > MAX_ADDRESS_CHARS or has_control_character(address):
         return None
     return db.session.scalar(
         sa.select(Recipient)
@@ -87,6 +99,8 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
     ``verification_refused``; when Graph fails, the session is rolled back instead.
     """
     now = now or utcnow()
+    if has_control_character(address):
+        return CodeRequest("invalid_address")
     recipient = find_recipient(share, address)
     if recipient is None and linked_message(share) is None:
         log.info("Code requested for share %s before its message was mirrored", share.id)
@@ -96,6 +110,7 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
         domain = address_key(address).rpartition("@")[2][:255] if address else ""
         record_event("verification_refused", share, detail={"domain": domain})
         return CodeRequest("not_recipient")
+    _lock_recipient(recipient)
     if _codes_sent_since(share, recipient, now - timedelta(hours=1)) >= MAX_CODES_PER_HOUR:
         log.warning("Code request for recipient %s of share %s over the hourly cap",
                     recipient.id, share.id)
@@ -148,6 +163,10 @@ def check_code(share: Share, address: str, code: str, now: datetime | None = Non
     Records ``verified`` or ``verification_failed``.
     """
     now = now or utcnow()
+    if has_control_character(address):
+        result = CodeCheck(False, None, "invalid_address")
+        record_event("verification_failed", share, detail={"reason": result.reason})
+        return result
     recipient = find_recipient(share, address)
     result = _check(share, recipient, _CODE_SEPARATORS.sub("", code or ""), now)
     if result.ok:
@@ -215,6 +234,25 @@ def _check(share: Share, recipient: Recipient | None, code: str, now: datetime) 
     if used.rowcount != 1:
         return CodeCheck(False, recipient, "no_code")
     return CodeCheck(True, recipient, None, attempts_left)
+
+
+def _lock_recipient(recipient: Recipient) -> None:
+    """Lock the recipient's row until the transaction ends, so that code requests take turns.
+
+    Counting and then inserting lets parallel requests all count below the cap. An UPDATE
+    that changes nothing serialises them on both databases. PostgreSQL keeps the row locked
+    until commit, and under READ COMMITTED the waiting request's count, a new statement,
+    reads the committed codes. SQLite ignores SELECT ... FOR UPDATE, but an UPDATE takes its
+    database-wide write lock. In its default transaction mode, Python's sqlite3 begins the
+    transaction only at the first write, which is this one, so the count that follows reads
+    the current data.
+    """
+    db.session.execute(
+        sa.update(Recipient)
+        .where(Recipient.id == recipient.id)
+        .values(id=Recipient.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _codes_sent_since(share: Share, recipient: Recipient, since: datetime) -> int:

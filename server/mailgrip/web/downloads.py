@@ -228,9 +228,23 @@ def _stream(
     detail = {} if byte_range is None else {
         "range": f"bytes {byte_range.start}-{byte_range.end}/{file.size}"
     }
-    record_event("downloaded", share, recipient=recipient, file=file, detail=detail)
+    if completes_download(file, byte_range):
+        record_event("downloaded", share, recipient=recipient, file=file, detail=detail)
     record_audit(_actor(recipient), "download", share.id, file_id=file.id, bytes=sent, **detail)
     db.session.commit()
+
+
+def completes_download(file: File, byte_range: ByteRange | None) -> bool:
+    """Return whether a response that was sent in full counts as a ``downloaded`` event.
+
+    A whole-file response counts. A range response counts only when it ends at the file's
+    last byte, so a file fetched in several ranges counts once and a probe such as
+    ``bytes=0-0`` not at all. Every response is still audited with its range.
+
+    NOTE: a client that fetches only the end of a file (``bytes=-10``) also counts, because
+    ranges are not collected across requests.
+    """
+    return byte_range is None or byte_range.end == file.size - 1
 
 
 def _record_denial(

@@ -38,9 +38,10 @@ def tracking_image(token: str) -> Response:
     return _pixel()
 
 
+@bp.get("/o/", defaults={"anything": ""})
 @bp.get("/o/<path:anything>")
 def any_image(anything: str) -> Response:
-    """Return the pixel for a tracking URL that a mail client or gateway mangled."""
+    """Return the pixel for a tracking URL that a mail client or gateway mangled or cut short."""
     return _pixel()
 
 

@@ -11,8 +11,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from babel.units import format_unit
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
+from flask_wtf.csrf import CSRFError
 
 from ..access.decision import Decision, decide
 from ..db import db
@@ -38,10 +40,17 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-# Reasons that apply to every file alike, shown once above the list instead of per file.
+# Reasons that apply to every file alike, shown once above the list instead of per file. When
+# files are denied for several of them, the first in this order is shown.
 _SHARE_WIDE_REASONS = ("blocked_all", "blocked_recipient", "expired")
+# Decimal units with CLDR names, as the task pane prints sizes through Intl.NumberFormat.
+_SIZE_UNITS = ("digital-kilobyte", "digital-megabyte", "digital-gigabyte", "digital-terabyte")
 # Status, title and message of the page for each outcome of a code request except "sent".
 _CODE_REQUEST_PAGES = {
+    "invalid_address": (400, lazy_gettext("This email address is not valid"), lazy_gettext(
+        "The address contains an invisible control character, which email addresses cannot "
+        "contain. Type the address again instead of pasting it."
+    )),
     "not_recipient": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
         "This address is not one that the message was sent to. Use the address the message "
         "reached you at, or ask the sender to send the files to this address."
@@ -89,6 +98,44 @@ def inject_locale() -> dict[str, Any]:
     """Give templates the language of the page for ``<html lang>``."""
     locale = get_locale()
     return {"page_locale": str(locale) if locale else "en"}
+
+
+@bp.app_template_filter("file_size")
+def format_file_size(size: int) -> str:
+    """Format a size in bytes as "1 byte", "588 bytes", "2 kB" or "1.2 MB" in the page's language.
+
+    Flask-Babel 4 has no unit formatter, so Babel's is called with the request's locale.
+    """
+    locale = get_locale() or "en"
+    if size < 1000:
+        return format_unit(size, "digital-byte", length="long", locale=locale)
+    value = size / 1000
+    unit_index = 0
+    while value >= 1000 and unit_index < len(_SIZE_UNITS) - 1:
+        value /= 1000
+        unit_index += 1
+    return format_unit(
+        value, _SIZE_UNITS[unit_index], length="short", format="#,##0.#", locale=locale
+    )
+
+
+@bp.errorhandler(CSRFError)
+def show_expired_page(error: CSRFError):
+    """Ask the visitor to reload when a form's CSRF token is missing, invalid or expired.
+
+    Registered on the blueprint, so it only handles portal routes. Flask-WTF checks the token
+    before the view runs, once the URL has matched, so the link token is in ``view_args``.
+    """
+    log.info("CSRF check failed on %s %s: %s",
+             request.method, request.url_rule.rule if request.url_rule else "?", error.description)
+    token = (request.view_args or {}).get("token")
+    page = render_template(
+        "portal/notice.html",
+        title=gettext("Page expired"),
+        message=gettext("This page has expired. Reload the page and try again."),
+        back_url=url_for("portal.show_share", token=token) if token else None,
+    )
+    return page, 400
 
 
 @bp.get("/s/<token>")
@@ -153,10 +200,12 @@ def verify(token: str):
         _remember(VERIFIED_KEY, share.id, result.recipient.id)
         log.info("Recipient %s verified for share %s", result.recipient.id, share.id)
         return redirect(url_for("portal.show_share", token=token), 303)
-    return _code_form(token, address, error=_check_error(result)), 400
+    # The form shows the address back, except one that no mail could have gone to.
+    shown_address = "" if result.reason == "invalid_address" else address
+    return _code_form(token, shown_address, error=_check_error(result)), 400
 
 
-@bp.post("/s/<token>/files/<int:file_id>")
+@bp.post("/s/<token>/files/<id:file_id>")
 def download(token: str, file_id: int):
     """Download one file after the access decision allows it.
 
@@ -197,12 +246,16 @@ def _remember(key: str, share_id: str, value: Any) -> None:
 
 
 def _share_page(token: str, share: Share, recipient: Recipient | None) -> dict[str, Any]:
-    """Return the template values of the files page: each file's decision and the notices."""
+    """Return the template values of the files page: each file's decision and the notices.
+
+    A share-wide reason is shown once above the list if any file is denied for it, because
+    ``decide`` reports a file's own block first, and that must not hide a block of the
+    recipient or of the whole share.
+    """
     rows = [_file_row(file, decide(share, file, recipient)) for file in share.files]
     reasons = {row.decision.reason for row in rows}
-    notice = None
-    if len(reasons) == 1 and reasons <= set(_SHARE_WIDE_REASONS):
-        notice = reason_message(reasons.pop() or "")
+    shared_reason = next((reason for reason in _SHARE_WIDE_REASONS if reason in reasons), None)
+    notice = reason_message(shared_reason) if shared_reason else None
     needs_verification = notice is None and any(
         row.decision.reason == "not_verified" for row in rows
     )
@@ -242,6 +295,10 @@ def _check_error(result: codes.CodeCheck) -> str:
             result.attempts_left,
         )
     messages = {
+        "invalid_address": gettext(
+            "This email address is not valid, because it contains an invisible control "
+            "character. Type the address again instead of pasting it."
+        ),
         "malformed": gettext("Enter the six-digit code from the mail."),
         "exhausted": gettext("The code was entered wrongly too many times. Ask for a new code."),
         "expired": gettext("The code has expired. Ask for a new code."),

@@ -16,6 +16,9 @@ DEFAULT_CODES = {
     410: ("SyncStateNotFound", "The sync state generation is not found. Restart the sync."),
 }
 MAX_DELAY_SECONDS = 30.0
+FAULT_FIELDS = frozenset(
+    {"status", "code", "message", "path", "retryAfter", "delaySeconds", "count"}
+)
 
 
 @dataclass
@@ -49,6 +52,11 @@ def fault_from_json(body: dict[str, Any]) -> Fault:
 
     :raise ValueError: a value is missing or out of range.
     """
+    unknown = sorted(set(body) - FAULT_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"unknown fault field(s) {', '.join(unknown)}; use {', '.join(sorted(FAULT_FIELDS))}."
+        )
     status = body.get("status")
     delay = float(body.get("delaySeconds", 0) or 0)
     if status is None and delay <= 0:

@@ -183,3 +183,9 @@ def test_fault_endpoint_slow_response(emulator, http, graph, sender):
     assert [first.status_code, second.status_code, third.status_code] == [503, 503, 200]
     assert first.elapsed.total_seconds() >= 0.2
     assert first.headers["Retry-After"] == "1"
+
+
+def test_fault_unknown_field_rejected(emulator):
+    with pytest.raises(ValueError) as raised:
+        emulator.add_fault(status=429, retry_after=1)
+    assert "retry_after" in str(raised.value)

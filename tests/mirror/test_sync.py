@@ -125,8 +125,8 @@ def test_sync_saves_delta_link_only_after_last_page(app, emulator, alice, mailbo
     session = services().session
     real_request = session.request
 
-    # A connection reset on the second delta page stands in for the emulator's fault injection,
-    # which does not exist yet; every other request reaches the emulator.
+    # The emulator's faults match a URL path, and every delta page has the same path, so a
+    # connection reset on the second page is raised here; every other request reaches it.
     def reset_on_second_page(method, url, *args, **kwargs):
         if "$skiptoken=" in url or "%24skiptoken=" in url:
             raise requests.ConnectionError("connection reset by peer")
@@ -201,3 +201,28 @@ def test_sync_failure_recorded_on_mailbox(app, emulator, mailbox):
     assert raised.value.request_id
     assert mailbox.last_sync_error
     assert mailbox.delta_link is None
+
+
+def test_sync_retries_throttled_request(app, emulator, alice, mailbox):
+    _file_raw(emulator, alice.address, _raw("Throttled", "bob@fabrikam.example"))
+    emulator.add_fault(status=429, path="messages/delta", retryAfter=1, count=2)
+
+    result = _sync(mailbox)
+
+    assert result.created == 1
+    assert mailbox.last_sync_error is None
+
+
+def test_sync_outage_recorded_then_resumed(app, emulator, alice, mailbox):
+    _file_raw(emulator, alice.address, _raw("Outage", "bob@fabrikam.example"))
+    emulator.add_fault(status=503, path="messages/delta", retryAfter=0, count=4)
+
+    with pytest.raises(GraphError) as raised:
+        _sync(mailbox)
+    assert raised.value.http_status == 503
+    assert "503" in mailbox.last_sync_error
+    assert mailbox.delta_link is None
+
+    result = _sync(mailbox)
+    assert result.created == 1
+    assert mailbox.last_sync_error is None

@@ -374,7 +374,7 @@ def test_block_stops_running_download(live_server, app, sender):
         ("100%.txt", "attachment; filename=\"100_.txt\"; filename*=UTF-8''100%25.txt"),
         (
             "报告 2024 – Müller.pdf",
-            "attachment; filename=\"__ 2024 _ Muller.pdf\"; "
+            'attachment; filename="__ 2024 _ Muller.pdf"; '
             "filename*=UTF-8''%E6%8A%A5%E5%91%8A%202024%20%E2%80%93%20M%C3%BCller.pdf",
         ),
         ("報", "attachment; filename=\"_\"; filename*=UTF-8''%E5%A0%B1"),
@@ -382,3 +382,31 @@ def test_block_stops_running_download(live_server, app, sender):
 )
 def test_content_disposition_table(name, expected):
     assert content_disposition(name) == expected
+
+
+def test_download_recorded_before_last_chunk(app, client, sender, monkeypatch):
+    data = os.urandom(3 * 64 * 1024 + 17)  # four chunks
+    built = make_share(
+        sender, [("large.bin", data, "application/octet-stream")], verification="none"
+    )
+    (file,) = built.files
+    counts_before_last_chunk: list[int] = []
+    inner = app.wsgi_app
+
+    # Watches the response between Mailgrip and the server: when the final chunk comes out of
+    # the application, the `downloaded` event must already be committed, because a client
+    # holding every byte may ask the task pane at once.
+    def watching(environ, start_response):
+        sent = 0
+        for chunk in inner(environ, start_response):
+            sent += len(chunk)
+            if environ["PATH_INFO"].endswith(f"/files/{file.id}") and sent == len(data):
+                with app.app_context():
+                    counts_before_last_chunk.append(len(events("downloaded")))
+            yield chunk
+
+    monkeypatch.setattr(app, "wsgi_app", watching)
+    response = _download(client, built, file)
+
+    assert response.data == data
+    assert counts_before_last_chunk == [1]

@@ -194,7 +194,9 @@ def _stream(
     """Yield the bytes, asking the access decision again before every chunk.
 
     A denial ends the body early. The response announced its Content-Length, so the client
-    sees a failed download instead of a complete-looking file.
+    sees a failed download instead of a complete-looking file. The download is recorded before
+    the last chunk is handed to the server, because a client that has every byte may look at
+    the task pane at once; a client that drops the last chunk is then still counted.
     """
     file_id, share_id = file.id, share.id
     sent = 0
@@ -218,6 +220,8 @@ def _stream(
                               file.id, share.id, sent, length)
                     return
                 sent += len(chunk)
+                if sent == length:
+                    _record_completion(share, file, recipient, byte_range, sent)
                 yield chunk
         except GeneratorExit:
             # The client went away; a partial download is neither a download nor a denial.
@@ -225,6 +229,13 @@ def _stream(
                      file_id, share_id, sent)
             raise
 
+    if length == 0:
+        _record_completion(share, file, recipient, byte_range, sent)
+
+
+def _record_completion(
+    share: Share, file: File, recipient: Recipient | None, byte_range: ByteRange | None, sent: int
+) -> None:
     detail = {} if byte_range is None else {
         "range": f"bytes {byte_range.start}-{byte_range.end}/{file.size}"
     }

@@ -26,6 +26,8 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
         settings = Settings.from_env(app.instance_path)
     configure_logging(settings.log_level)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The file store must exist before the first upload, or readiness probes fail until then.
+    Path(settings.storage_dir).mkdir(parents=True, exist_ok=True)
 
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -43,16 +43,26 @@ def config_docs() -> None:
     "--workers", default=2, show_default=True, help="Number of gunicorn worker processes."
 )
 @click.option(
+    "--threads",
+    default=16,
+    show_default=True,
+    help="Threads per worker; each serves one request, so this bounds parallel downloads.",
+)
+@click.option(
     "--migrate/--no-migrate",
     default=True,
     show_default=True,
     help="Apply database migrations before serving.",
 )
-def serve(bind: str, workers: int, migrate: bool) -> None:
+def serve(bind: str, workers: int, threads: int, migrate: bool) -> None:
     """Serve Mailgrip with gunicorn (production)."""
     from .serve import run_gunicorn
 
-    run_gunicorn(bind=bind, workers=workers, migrate=migrate)
+    try:
+        run_gunicorn(bind=bind, workers=workers, threads=threads, migrate=migrate)
+    except ConfigError as error:
+        click.echo(f"Configuration error: {error}", err=True)
+        sys.exit(2)
 
 
 @main.command(with_appcontext=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,7 +237,7 @@ class Settings:
                 f"MAILGRIP_ENV={values['env']!r} is not valid; use development or production."
             )
         if values["env"] == "production":
-            _require(values, ("secret_key", "database_url", "client_id", "tenant_id"))
+            _check_production(values, environ)
         if not values["secret_key"]:
             values["secret_key"] = _read_or_create_secret(instance / "secret_key")
         if not values["database_url"]:
@@ -276,6 +276,30 @@ def settings_markdown() -> str:
             default += " (secret)"
         lines.append(f"| `{setting.variable}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"
+
+
+# A secret key shorter than this is guessable enough to forge portal sessions.
+MIN_SECRET_KEY_CHARS = 32
+
+
+def _check_production(values: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Refuse production settings that would start but not work, or not be safe."""
+    _require(values, ("secret_key", "database_url", "client_id", "tenant_id", "client_secret"))
+    if "MAILGRIP_PUBLIC_URL" not in environ or not values["public_url"].startswith("https://"):
+        raise ConfigError(
+            "Production needs MAILGRIP_PUBLIC_URL set to the https:// address that recipients "
+            "reach; links in sent mail are built on it."
+        )
+    if len(values["secret_key"]) < MIN_SECRET_KEY_CHARS:
+        raise ConfigError(
+            f"MAILGRIP_SECRET_KEY is shorter than {MIN_SECRET_KEY_CHARS} characters; generate "
+            "one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if values["demo_signin"]:
+        raise ConfigError(
+            "MAILGRIP_DEMO_SIGNIN=true is for the demo only; production signs users in "
+            "through Outlook. Remove the variable."
+        )
 
 
 def _require(values: dict[str, Any], attributes: tuple[str, ...]) -> None:

@@ -20,12 +20,27 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
-def run_gunicorn(bind: str, workers: int, migrate: bool) -> None:
-    """Apply migrations once in this process, then hand over to gunicorn's workers."""
+def run_gunicorn(bind: str, workers: int, threads: int, migrate: bool) -> None:
+    """Apply migrations once in this process, then hand over to gunicorn's workers.
+
+    Workers are threaded (gthread): a sync worker serves one request at a time and is killed
+    after ``timeout`` seconds, which would cut every download or upload longer than that and
+    let a few slow clients hold every worker.
+
+    :raise ConfigError: a setting is missing or invalid.
+    """
+    app = create_app()
     if migrate:
         from flask_migrate import upgrade
 
-        app = create_app()
         with app.app_context():
             upgrade()
-    _Gunicorn({"bind": bind, "workers": workers, "accesslog": None}).run()
+    options = {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        # Portal and image paths carry link tokens, so requests are not logged line by line.
+        "accesslog": None,
+    }
+    _Gunicorn(options).run()

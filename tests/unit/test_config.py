@@ -65,3 +65,60 @@ def test_configuration_doc_is_current():
     assert document.read_text() == settings_markdown(), (
         "run: mailgrip config-docs > docs/configuration.md"
     )
+
+
+def _production(**overrides: str) -> dict[str, str]:
+    values = {
+        "MAILGRIP_ENV": "production",
+        "MAILGRIP_SECRET_KEY": "k" * 48,
+        "MAILGRIP_DATABASE_URL": "postgresql+psycopg://db.example/mailgrip",
+        "MAILGRIP_CLIENT_ID": "client",
+        "MAILGRIP_CLIENT_SECRET": "secret",
+        "MAILGRIP_TENANT_ID": "tenant",
+        "MAILGRIP_PUBLIC_URL": "https://mailgrip.example.org",
+    }
+    values.update(overrides)
+    return {key: value for key, value in values.items() if value}
+
+
+def test_production_complete_settings_accepted(tmp_path):
+    settings = Settings.from_env(tmp_path, _production())
+    assert settings.public_url == "https://mailgrip.example.org"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"MAILGRIP_CLIENT_SECRET": ""}, "MAILGRIP_CLIENT_SECRET"),
+        ({"MAILGRIP_PUBLIC_URL": ""}, "MAILGRIP_PUBLIC_URL"),
+        ({"MAILGRIP_PUBLIC_URL": "http://mailgrip.example.org"}, "https://"),
+        ({"MAILGRIP_SECRET_KEY": "short"}, "shorter than 32"),
+        ({"MAILGRIP_DEMO_SIGNIN": "true"}, "MAILGRIP_DEMO_SIGNIN"),
+    ],
+)
+def test_production_rejects_unusable_settings(tmp_path, overrides, fragment):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(tmp_path, _production(**overrides))
+    assert fragment in str(raised.value)
+
+
+def test_serve_without_settings_prints_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "MAILGRIP_ENV": "production",
+        "MAILGRIP_INSTANCE_PATH": str(tmp_path),
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "mailgrip.cli", "serve", "--bind", "127.0.0.1:0"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("Configuration error: Production needs")
+    assert "Traceback" not in finished.stderr

@@ -5,6 +5,8 @@ They are registered on ``app.cli``, so both ``mailgrip`` and ``flask --app mailg
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -14,22 +16,29 @@ from flask.cli import with_appcontext
 @with_appcontext
 def sync() -> None:
     """Sync the Sent Items of every known mailbox once."""
-    from .graph.client import GraphError
     from .mirror.sync import sync_all
     from .services import services
     from .settings import current_settings
 
-    try:
-        results = sync_all(services().graph, current_settings())
-    except GraphError as error:
-        raise click.ClickException(str(error)) from error
+    results = sync_all(services().graph, current_settings())
+    if not results:
+        click.echo("No mailbox is known yet; a mailbox is added when its user first signs in.")
     for result in results:
+        if result.error:
+            click.echo(f"mailbox {result.mailbox_id}: sync failed: {result.error}", err=True)
+            continue
         click.echo(
             f"mailbox {result.mailbox_id}: {result.created} new, {result.updated} updated, "
             f"{result.removed} moved out of Sent Items"
         )
-    if not results:
-        click.echo("No mailbox is known yet; a mailbox is added when its user first signs in.")
+        if result.failed:
+            click.echo(
+                f"mailbox {result.mailbox_id}: {len(result.failed)} sent items could not be "
+                f"mirrored: {', '.join(result.failed)}",
+                err=True,
+            )
+    if any(result.error or result.failed for result in results):
+        sys.exit(1)
 
 
 @click.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from email.message import EmailMessage
 
 import requests
@@ -74,3 +75,25 @@ def test_reply_recipient_cannot_verify(client, runner, emulator, alice, alice_he
         f"{emulator.base_url}/_emulator/outbox", verify=str(emulator.ca_path), timeout=30
     ).json()["value"]
     assert not any("zed@outsider.example" in mail["to"] for mail in outbox)
+
+
+def test_body_link_found_after_quoted_link(client, runner, emulator, alice, alice_headers):
+    assert client.get("/api/messages", headers=alice_headers).status_code == 200
+    first = _message("First", to="bob@fabrikam.example")
+    first.add_attachment(b"one", maintype="text", subtype="plain", filename="one.txt")
+    old = _post(emulator, f"{alice.address}/send-from-outlook", first.as_bytes())
+    assert runner.invoke(args=["sync"]).exit_code == 0
+    created = client.post(
+        "/api/shares", data={"files": (io.BytesIO(b"two"), "two.txt")}, headers=alice_headers
+    ).get_json()
+    second = _message(
+        "Second",
+        to="carol@northwind.example",
+        body=f"Earlier: {old['link']}\n\nNew files: {created['link']}\n",
+    )
+    filed = _post(emulator, f"{alice.address}/sent-items", second.as_bytes())
+
+    assert runner.invoke(args=["sync"]).exit_code == 0
+
+    message = db.session.scalars(sa.select(Message).where(Message.graph_id == filed["id"])).one()
+    assert message.share_id == created["id"]

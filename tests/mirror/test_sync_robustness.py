@@ -100,7 +100,33 @@ def test_unexpected_failure_skips_only_mailbox(app, emulator, alice, make_user, 
 
     results = sync_all(services().graph, current_settings())
 
-    assert [r.mailbox_id for r in results] == [second.id]
+    assert [(r.mailbox_id, r.error is None) for r in results] == [
+        (first.id, False),
+        (second.id, True),
+    ]
     assert _subjects() == ["From Bob"]
     assert "ValueError" in first.last_sync_error
     assert second.last_sync_error is None
+
+
+def test_sync_command_reports_failed_mailbox(app, runner, emulator, alice):
+    mailbox = _mailbox(emulator, alice)
+    mailbox.object_id = "00000000-0000-0000-0000-000000000000"  # unknown to Graph
+    db.session.commit()
+
+    result = runner.invoke(args=["sync"])
+
+    assert result.exit_code == 1
+    assert f"mailbox {mailbox.id}: sync failed" in result.output
+
+
+def test_control_characters_removed_before_storing(app, emulator, alice):
+    _mailbox(emulator, alice)
+    _file(emulator, alice.address, "Sub\x00ject", '"Bo\x00b" <bob2@fabrikam.example>')
+
+    (result,) = sync_all(services().graph, current_settings())
+
+    message = db.session.scalars(sa.select(Message)).one()
+    assert result.failed == []
+    assert message.subject == "Subject"
+    assert message.recipients[0].display_name == "Bob"

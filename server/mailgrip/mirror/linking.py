@@ -41,8 +41,8 @@ def find_share(
         share = db.session.get(Share, share_id)
         if _owned(share, mailbox, f"custom property of message {item['id']}"):
             return share
-    token = _token_from_body(item, settings)
-    if token:
+    # A reply can quote an earlier message's link above its own, so every link is tried.
+    for token in _tokens_from_body(item, settings):
         share = db.session.scalar(
             sa.select(Share).where(Share.link_token_hash == hash_token(token))
         )
@@ -108,8 +108,7 @@ def _share_id_from_property(
     return None
 
 
-def _token_from_body(item: dict[str, Any], settings: Settings) -> str | None:
+def _tokens_from_body(item: dict[str, Any], settings: Settings) -> list[str]:
     content = (item.get("body") or {}).get("content") or ""
     pattern = re.escape(settings.public_url) + r"/s/([A-Za-z0-9_-]{16,})"
-    match = re.search(pattern, content)
-    return match.group(1) if match else None
+    return list(dict.fromkeys(re.findall(pattern, content)))

@@ -45,6 +45,7 @@ class SyncResult:
     pages: int = 0
     full_resync: bool = False
     failed: list[str] = field(default_factory=list)
+    error: str | None = None  # why the whole sync of the mailbox failed
 
 
 def sync_mailbox(
@@ -78,7 +79,10 @@ def sync_mailbox(
     mailbox.last_synced_at = utcnow()
     mailbox.last_sync_error = _failure_summary(result)
     db.session.commit()
-    log.info(
+    # A round without changes is the common case of a periodic sync; keep it out of INFO.
+    changed = result.created or result.updated or result.removed or result.failed
+    log.log(
+        logging.INFO if changed else logging.DEBUG,
         "Mailbox %s synced: %d created, %d updated, %d removed in %d pages",
         mailbox.id,
         result.created,
@@ -90,19 +94,24 @@ def sync_mailbox(
 
 
 def sync_all(graph: GraphClient, settings: Settings) -> list[SyncResult]:
-    """Sync every known mailbox; one mailbox's failure does not stop the others."""
+    """Sync every known mailbox; one mailbox's failure does not stop the others.
+
+    :return: one result per mailbox; a failed mailbox's result has ``error`` set.
+    """
     results = []
     for mailbox in db.session.scalars(sa.select(Mailbox).order_by(Mailbox.id)).all():
         try:
             results.append(sync_mailbox(mailbox, graph, settings))
         except GraphError as error:
             log.error("Mailbox %s: sync failed: %s", mailbox.id, error)
+            results.append(SyncResult(mailbox_id=mailbox.id, error=error.message))
         except Exception as error:
             # A job boundary: an unexpected failure of one mailbox must not skip the others.
             log.exception("Mailbox %s: sync failed unexpectedly", mailbox.id)
             db.session.rollback()
             mailbox.last_sync_error = f"Sync failed unexpectedly: {type(error).__name__}"
             db.session.commit()
+            results.append(SyncResult(mailbox_id=mailbox.id, error=mailbox.last_sync_error))
     return results
 
 
@@ -185,7 +194,7 @@ def upsert_message(
         db.session.add(message)
 
     if "subject" in item:
-        message.subject = item.get("subject") or ""
+        message.subject = clean_text(item.get("subject") or "")
     if "internetMessageId" in item:
         message.internet_message_id = _bounded_id(item.get("internetMessageId"))
     if item.get("sentDateTime"):
@@ -220,7 +229,7 @@ def _merge_recipients(message: Message, item: dict[str, Any]) -> None:
                 Recipient(
                     address=address,
                     address_key=key,
-                    display_name=(email.get("name") or "")[:MAX_DISPLAY_NAME],
+                    display_name=clean_text(email.get("name") or "")[:MAX_DISPLAY_NAME],
                     kind=kind,
                 )
             )
@@ -237,10 +246,24 @@ def _mark_removed(mailbox: Mailbox, graph_id: str) -> int:
     return 1
 
 
+def clean_text(value: str) -> str:
+    """Remove control characters other than tab and newline.
+
+    PostgreSQL rejects NUL in text columns, and no subject or display name needs the others.
+    """
+    return "".join(char for char in value if char in "\t\n" or not _is_control(char))
+
+
+def _is_control(char: str) -> bool:
+    return ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0
+
+
 def _bounded_address(value: str | None) -> str:
-    """Return the address, or an empty string when it is too long to be one."""
+    """Return the address, or an empty string when it is too long or has control characters."""
     address = (value or "").strip()
-    return address if len(address) <= MAX_ADDRESS else ""
+    if len(address) > MAX_ADDRESS or any(_is_control(char) for char in address):
+        return ""
+    return address
 
 
 def _bounded_id(value: str | None) -> str | None:

@@ -8,11 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
+from sqlalchemy.exc import IntegrityError
 
 from ...db import db
 from ...errors import TokenInvalid
 from ...identity.tokens import Caller
 from ...mirror.models import Mailbox
+from ...mirror.sync import MAX_ADDRESS, MAX_DISPLAY_NAME, clean_text
 from ...services import services
 
 
@@ -47,9 +49,18 @@ def mailbox_for(caller: Caller) -> Mailbox:
         mailbox = Mailbox(
             tenant_id=caller.tenant_id,
             object_id=caller.object_id,
-            address=caller.address,
-            display_name=caller.name,
+            address=caller.address[:MAX_ADDRESS],
+            display_name=clean_text(caller.name)[:MAX_DISPLAY_NAME],
         )
         db.session.add(mailbox)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The user's first two requests arrived together and the other one won.
+            db.session.rollback()
+            mailbox = db.session.scalars(
+                sa.select(Mailbox).where(
+                    Mailbox.tenant_id == caller.tenant_id, Mailbox.object_id == caller.object_id
+                )
+            ).one()
     return mailbox

@@ -324,3 +324,53 @@ def test_lookup_rejects_control_characters(client, alice_headers, query):
     response = client.get(f"/api/messages/lookup?{query}", headers=alice_headers)
     assert response.status_code == 400
     assert "control character" in response.get_json()["message"]
+
+
+def test_parallel_identical_blocks_make_one(live_server, alice_headers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests as http
+
+    with live_server.app.app_context():
+        mailbox = _mailbox_of(live_server.app.test_client(), alice_headers)
+        message_id = _message(mailbox).id
+    url = f"{live_server.url}/api/messages/{message_id}/blocks"
+
+    def block(_: int) -> int:
+        return http.post(url, json={"scope": "all"}, headers=alice_headers, timeout=30).json()["id"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = set(pool.map(block, range(10)))
+
+    assert len(ids) == 1
+    with live_server.app.app_context():
+        active = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Block).where(Block.lifted_at.is_(None))
+        )
+    assert active == 1
+
+
+def test_recipient_block_needs_verification(client, alice_headers):
+    message = _message(_mailbox_of(client, alice_headers))
+    message.share.verification = "none"
+    db.session.commit()
+
+    response = client.post(
+        f"/api/messages/{message.id}/blocks",
+        json={"scope": "recipient", "recipientId": message.recipients[0].id},
+        headers=alice_headers,
+    )
+
+    assert response.status_code == 400
+    assert "without verifying" in response.get_json()["message"]
+
+
+def test_long_display_name_user_can_use_api(client, emulator, make_user, api_token):
+    user = make_user("longname@contoso.example", "L" * 300)
+    headers = {"Authorization": f"Bearer {api_token(user)}"}
+
+    response = client.get("/api/messages", headers=headers)
+
+    assert response.status_code == 200
+    mailbox = db.session.scalars(sa.select(Mailbox).where(Mailbox.object_id == user.id)).one()
+    assert len(mailbox.display_name) == 256

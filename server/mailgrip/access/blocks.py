@@ -10,7 +10,7 @@ from ..audit import record_audit
 from ..db import db, utcnow
 from ..errors import BadRequest, NotFound
 from ..mirror.models import Message, Recipient
-from ..shares.models import File
+from ..shares.models import File, Share
 from .models import BLOCK_SCOPES, Block
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,18 @@ def create_block(
         raise BadRequest(
             f"Message {message.id} was sent without secure files, so there is nothing to block."
         )
+    if scope == "recipient" and message.share.verification == "none":
+        raise BadRequest(
+            f"Message {message.id} lets anyone with the link download without verifying, so a "
+            "recipient cannot be told apart; block a file or everything instead."
+        )
     recipient_id = _recipient_of(message, recipient_id) if scope == "recipient" else None
     file_id = _file_of(message, file_id) if scope == "file" else None
 
+    # Lock the share's row before looking for an identical block, so that two requests at once
+    # cannot both create one. On PostgreSQL the UPDATE locks the row; on SQLite it takes the
+    # database's write lock, which the transaction holds until commit.
+    db.session.execute(sa.update(Share).where(Share.id == message.share_id).values(id=Share.id))
     existing = db.session.scalar(
         sa.select(Block).where(
             Block.share_id == message.share_id,

@@ -95,3 +95,18 @@ def test_failed_fetch_retried_soon(emulator):
         cache.signing_key("any")
 
     assert len(session.urls) == 2
+
+
+def test_parallel_forged_kids_fetch_keys_once(emulator, cache_parts):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache, session, _ = cache_parts
+
+    def forged(number: int) -> None:
+        with pytest.raises(TokenInvalid):
+            cache.signing_key(f"forged-{number}")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(forged, range(40)))
+
+    assert len(session.urls) == 2  # one OpenID configuration and one JWKS, however many threads

@@ -88,6 +88,9 @@ class JwksCache:
 
     def _refresh(self) -> None:
         with self._lock:
+            # Threads that waited for the lock find the keys just fetched and fetch nothing.
+            if not self._may_refresh():
+                return
             now = self._clock()
             try:
                 configuration = self._get_json(self._configuration_url)

@@ -42,3 +42,10 @@ def test_portal_not_found_is_page(client):
     response = client.get(f"/s/{TOKEN}", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+
+
+def test_method_not_allowed_keeps_allow_header(client):
+    response = client.get(f"/s/{TOKEN}/files/1", headers={"Accept": "text/html"})
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert "cannot be opened directly" in response.get_data(as_text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from ..db import db
@@ -40,7 +41,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
-        return _render(error.code or 500, code, error.description or error.name)
+        message = error.description or error.name
+        if error.code == 405 and not wants_json():
+            # Mostly a reload or a pasted address of a page that only a form may open.
+            message = gettext(
+                "This address cannot be opened directly. Go back to the page and use its button."
+            )
+        body, status = _render(error.code or 500, code, message)
+        # Keep the headers HTTP requires with some errors, such as Allow with 405.
+        allow = error.get_response().headers.get("Allow")
+        return body, status, ({"Allow": allow} if allow else {})
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

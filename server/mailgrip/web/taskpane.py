@@ -184,7 +184,7 @@ def signin():
     except PasswordGrantFailed as failure:
         return _signin_failure(username, failure)
 
-    log.info("Demo sign-in succeeded for %s", username)
+    log.info("Demo sign-in succeeded for %r", username)
     response = current_app.make_response(
         {"accessToken": granted.access_token, "expiresIn": granted.expires_in}
     )
@@ -196,7 +196,7 @@ def _signin_failure(username: str, failure: PasswordGrantFailed):
     """Map a refused password grant to 401 for the user's mistakes and 502 for the rest."""
     # The identity platform's error fields carry no secret, so they are safe to log.
     log.warning(
-        "Demo sign-in for %s failed: error=%s codes=%s correlation_id=%s",
+        "Demo sign-in for %r failed: error=%s codes=%s correlation_id=%s",
         username,
         failure.error,
         list(failure.error_codes),

@@ -83,6 +83,14 @@ def test_demo_prints_working_urls(tmp_path: Path):
         ).json()
         assert len(listed["value"]) == 2
         assert all(m["hasShare"] for m in listed["value"])
+
+        # A second demo on the same port must leave the running one and its files alone.
+        second = subprocess.run(
+            command, capture_output=True, text=True, env=environ, timeout=60, check=False
+        )
+        assert second.returncode != 0
+        assert f"Port {port} on 127.0.0.1 is not free" in second.stderr
+        assert requests.get(portal_links[0], timeout=10).status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
         remaining, _ = process.communicate(timeout=60)

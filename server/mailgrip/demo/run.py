@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
     """Run the whole product on this machine until interrupted."""
     from m365_emulator.server import EmulatorServer
 
+    # Take the port before emptying the folder: a demo already running there keeps its files.
+    listener = _listen(port)
     folder = demo_instance_path()
     if folder.exists():
         shutil.rmtree(folder)
@@ -50,13 +53,7 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
         instance_path=str(folder),
     )
     _migrate(app)
-    try:
-        server = make_server("127.0.0.1", port, app, threaded=True)
-    except OSError as error:
-        emulator.stop()
-        raise click.ClickException(
-            f"Port {port} on 127.0.0.1 is not free ({error.strerror}); choose another with --port."
-        ) from error
+    server = make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno())
     threading.Thread(target=server.serve_forever, name="mailgrip-http", daemon=True).start()
     emulator.configure(mailgrip_url=public_url)
 
@@ -83,6 +80,24 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
     server.shutdown()
     emulator.stop()
     click.echo("Stopped.")
+
+
+def _listen(port: int) -> socket.socket:
+    """Bind and listen on 127.0.0.1:``port``.
+
+    :raise click.ClickException: the port is taken.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as error:
+        listener.close()
+        raise click.ClickException(
+            f"Port {port} on 127.0.0.1 is not free ({error.strerror}); choose another with --port."
+        ) from error
+    listener.listen(128)
+    return listener
 
 
 def emulator_environ(emulator, storage_dir: Path, public_url: str) -> dict[str, str]:

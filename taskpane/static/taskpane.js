@@ -328,6 +328,10 @@
     const recipientsById = new Map((data.recipients || []).map((r) => [r.id, r]));
     const filesById = new Map((data.files || []).map((f) => [f.id, f]));
     const blockable = Boolean(data.share);
+    const expired = isExpired(data.share);
+    // The portal checks no address when verification is "none", so it cannot tell recipients
+    // apart, and the API rejects recipient blocks on such shares.
+    const recipientsBlockable = blockable && data.share.verification !== "none";
 
     byId("message-subject").textContent = data.subject || S.noSubject;
     byId("message-meta").textContent = [
@@ -336,22 +340,31 @@
     ].filter(Boolean).join(" · ");
 
     const notes = [];
-    if (data.inSentItems === false) notes.push(S.notInSentItems);
+    if (data.inSentItems === false) notes.push(h("li", {}, S.notInSentItems));
     if (data.share) {
-      if (data.share.expiresAt) notes.push(format(S.shareExpires, { time: formatTime(data.share.expiresAt) }));
-      notes.push(data.share.verification === "none" ? S.verificationNone : S.verificationCode);
+      const { expiresAt } = data.share;
+      if (expired) {
+        notes.push(h("li", { class: "is-expired", id: "share-expiry" },
+          format(S.shareExpired, { time: formatTime(expiresAt) })));
+      } else if (expiresAt) {
+        notes.push(h("li", { id: "share-expiry" }, format(S.shareExpires, { time: formatTime(expiresAt) })));
+      }
+      notes.push(h("li", {}, data.share.verification === "none" ? S.verificationNone : S.verificationCode));
     } else {
-      notes.push(S.noShare);
+      notes.push(h("li", {}, S.noShare));
     }
-    byId("message-notes").replaceChildren(...notes.map((note) => h("li", {}, note)));
+    byId("message-notes").replaceChildren(...notes);
 
-    renderBlockAll(data, blockable);
+    renderBlockAll(data, blockable, expired);
     renderMessageLevel(data.message);
 
     const recipients = data.recipients || [];
     byId("recipients-heading").textContent = format(S.recipientsHeading, { count: numberFormat.format(recipients.length) });
+    const recipientBlocksNote = byId("recipient-blocks-note");
+    recipientBlocksNote.hidden = !blockable || recipientsBlockable || recipients.length === 0;
+    recipientBlocksNote.textContent = S.recipientBlocksUnavailable;
     byId("recipients").replaceChildren(...(recipients.length
-      ? recipients.map((recipient) => renderRecipient(recipient, blockable))
+      ? recipients.map((recipient) => renderRecipient(recipient, recipientsBlockable))
       : [h("li", { class: "empty" }, S.noRecipients)]));
 
     const files = data.files || [];
@@ -370,15 +383,27 @@
     state.focusId = null;
   }
 
-  function renderBlockAll(data, blockable) {
+  // Whether the share's secure link has expired. Blocks still take effect and are audited,
+  // but no one can download while the link is expired.
+  function isExpired(share) {
+    if (!share || !share.expiresAt) return false;
+    const expiresAt = Date.parse(share.expiresAt);
+    return Number.isFinite(expiresAt) && expiresAt <= Date.now();
+  }
+
+  function renderBlockAll(data, blockable, expired) {
     const container = byId("block-all");
     const input = byId("block-all-switch");
     container.hidden = !blockable;
     container.classList.toggle("is-blocked", Boolean(data.blockAll));
+    container.classList.toggle("is-expired", expired);
     input.checked = Boolean(data.blockAll);
     input.disabled = false;
     setBlockData(input, { scope: "all" }, data.blockAll);
-    byId("block-all-hint").textContent = data.blockAll ? S.blockAllActive : S.blockAllHint;
+    let hint = S.blockAllHint;
+    if (data.blockAll) hint = S.blockAllActive;
+    else if (expired) hint = S.blockAllExpired;
+    byId("block-all-hint").textContent = hint;
   }
 
   function setBlockData(input, target, block) {

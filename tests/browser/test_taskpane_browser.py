@@ -258,3 +258,51 @@ def test_pane_unknown_message_explains(page, live_server, alice):
     _sign_in(page, alice)
 
     expect(page.locator("#notice")).to_contain_text("Mailgrip does not know this message.")
+
+
+def test_pane_expired_open_share(page, app, live_server, alice, alice_headers):
+    response = requests.post(
+        f"{live_server.url}/api/shares",
+        files=[("files", ("Report.pdf", PDF, "application/pdf"))],
+        data={"verification": "none"},
+        headers=alice_headers,
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    shared = response.json()
+    message = _mirror_message(shared["id"], "Old figures", [("Bob Receiver", "bob@example.net")])
+    bob_id = message.recipients[0].id
+    share = db.session.get(Share, shared["id"])
+    share.expires_at = datetime(2024, 1, 3, 20, 27, tzinfo=UTC)
+    db.session.commit()
+
+    page.goto(f"{live_server.url}/taskpane?messageId={message.id}")
+    _sign_in(page, alice)
+
+    expiry = page.locator("#share-expiry")
+    expect(expiry).to_contain_text("The secure link expired on")
+    expect(expiry).to_contain_text("2024")
+    expect(expiry).not_to_contain_text("expires")
+    expect(page.locator("#block-all-hint")).to_contain_text("The link has expired")
+    expect(page.get_by_role("switch", name="Block everything")).to_be_enabled()
+    expect(page.locator("#recipient-blocks-note")).to_have_text(
+        "Anyone with the link can download, so blocks apply to files or to everything, "
+        "not to single recipients."
+    )
+    expect(page.locator(f"#recipient-{bob_id}")).to_be_visible()
+    expect(page.locator(f"#recipient-{bob_id}").get_by_role("switch")).to_have_count(0)
+    expect(page.get_by_role("switch", name=re.compile("Block this file"))).to_have_count(1)
+
+
+def test_pane_code_share_offers_recipient_blocks(page, app, live_server, alice, alice_headers):
+    shared = _upload_share(live_server, alice_headers, {"Report.pdf": PDF})
+    message = _mirror_message(shared["id"], "Figures", [("Bob Receiver", "bob@example.net")])
+    bob_id = message.recipients[0].id
+
+    page.goto(f"{live_server.url}/taskpane?messageId={message.id}")
+    _sign_in(page, alice)
+
+    expect(page.locator("#share-expiry")).to_contain_text("The secure link expires")
+    expect(page.locator("#block-all-hint")).to_contain_text("Stops every download")
+    expect(page.locator("#recipient-blocks-note")).to_be_hidden()
+    expect(page.locator(f"#recipient-{bob_id}").get_by_role("switch")).to_have_count(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import time
@@ -18,6 +19,7 @@ from urllib3.connection import HTTPConnection
 from mailgrip.access.models import Block
 from mailgrip.audit import AuditRecord
 from mailgrip.db import db
+from mailgrip.shares.storage import current_storage
 from mailgrip.web.downloads import content_disposition
 
 BOB = "bob@fabrikam.example"
@@ -156,6 +158,26 @@ def test_lifted_block_allows_download(client, sender):
     db.session.commit()
 
     assert _download(client, built, built.files[0]).status_code == 200
+
+
+def test_missing_stored_file_gets_410(client, sender, caplog):
+    built = make_share(sender, [("report.pdf", DATA, "application/pdf")], verification="none")
+    (file,) = built.files
+    current_storage().delete(file.storage_key)
+
+    with caplog.at_level(logging.ERROR, logger="mailgrip.web.downloads"):
+        response = _download(client, built, file)
+
+    assert response.status_code == 410
+    assert "This file is no longer available. Ask the sender to send it again." in (
+        response.get_data(as_text=True)
+    )
+    assert [e.detail for e in events("download_denied")] == [{"reason": "missing"}]
+    assert [e.file_id for e in events("download_denied")] == [file.id]
+    assert audit_actions() == ["download_denied"]
+    (logged,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert f"file {file.id}" in logged.getMessage()
+    assert built.share.id in logged.getMessage()
 
 
 def test_unknown_file_404(client, sender):

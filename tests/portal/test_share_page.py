@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import requests
 from builders import expired, make_share
@@ -219,3 +221,19 @@ def test_expired_share_shown_beside_file_block(client, sender):
     assert html.count("This link has expired") == 1
     assert html.count("Blocked by the sender") == 1
     assert "Send me a code" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("en", "Available until Jan 3, 2099, 8:27\u202fPM UTC"),
+        ("nl", "3 jan 2099, 20:27 UTC"),
+    ],
+)
+def test_expiry_shown_in_utc(client, sender, language, shown):
+    # 20:27 UTC is already 4 January in Tokyo, so a date alone could contradict the task pane.
+    built = make_share(sender, expires_at=datetime(2099, 1, 3, 20, 27, tzinfo=UTC))
+
+    html = client.get(built.path, headers={"Accept-Language": language}).get_data(as_text=True)
+
+    assert shown in html

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 import sqlalchemy as sa
-from builders import make_share
+from builders import expired, make_share
 from portal_helpers import CSRF_FIELD, csrf_token, events
 from recipient import Recipient
 
+from mailgrip.access.models import Block
 from mailgrip.db import db
 from mailgrip.verification.models import VerificationCode
 
@@ -315,3 +316,83 @@ def test_parallel_code_requests_capped(live_server, app, emulator, sender):
     assert len(_mails_to(emulator, BOB)) == 5
     assert sorted(statuses) == [303] * 5 + [429] * 15
     assert len(_codes()) == 5
+
+
+def _make_unavailable(built, reason: str) -> None:
+    """Expire the share, or block everything on it, as ``reason`` of ``decide`` names."""
+    if reason == "expired":
+        built.share.expires_at = expired()
+    else:
+        block = Block(share_id=built.share.id, scope="all", created_by="alice@contoso.example")
+        db.session.add(block)
+    db.session.commit()
+
+
+_UNAVAILABLE_MESSAGES = {
+    "expired": "This link has expired. Ask the sender to share the files again.",
+    "blocked_all": "The sender has blocked access to these files.",
+}
+
+
+@pytest.mark.parametrize("reason", ["expired", "blocked_all"])
+def test_code_not_mailed_for_unavailable_share(client, emulator, sender, reason):
+    built = make_share(sender)
+    _make_unavailable(built, reason)
+    token = csrf_token(client, f"{built.path}/verify")
+
+    response = client.post(f"{built.path}/code", data={"address": BOB, "csrf_token": token})
+
+    assert response.status_code == 403
+    assert _UNAVAILABLE_MESSAGES[reason] in response.get_data(as_text=True)
+    assert _mails_to(emulator, BOB) == []
+    assert _codes() == []
+    assert events("code_sent") == []
+
+
+@pytest.mark.parametrize("reason", ["expired", "blocked_all"])
+def test_code_rejected_once_share_unavailable(client, emulator, sender, reason):
+    built = make_share(sender)
+    _request_code(client, built)
+    code = _latest_code(emulator)
+    _make_unavailable(built, reason)
+    token = csrf_token(client, f"{built.path}/verify")
+
+    response = client.post(
+        f"{built.path}/verify", data={"address": BOB, "code": code, "csrf_token": token}
+    )
+
+    assert response.status_code == 403
+    assert _UNAVAILABLE_MESSAGES[reason] in response.get_data(as_text=True)
+    assert events("verified") == []
+    assert [e.detail for e in events("verification_failed")] == [
+        {"reason": "unavailable", "denial": reason}
+    ]
+    assert _codes()[0].attempts == 0
+    assert _codes()[0].used_at is None
+    assert "Confirmed as" not in client.get(built.path).get_data(as_text=True)
+
+
+def test_code_not_mailed_when_expired_and_file_blocked(client, emulator, sender):
+    built = make_share(sender, {"a.pdf": b"a", "b.pdf": b"b"}, expires_at=expired())
+    db.session.add(Block(share_id=built.share.id, scope="file", file_id=built.files[0].id,
+                         created_by=sender.address))
+    db.session.commit()
+    token = csrf_token(client, f"{built.path}/verify")
+
+    response = client.post(f"{built.path}/code", data={"address": BOB, "csrf_token": token})
+
+    assert response.status_code == 403
+    assert _UNAVAILABLE_MESSAGES["expired"] in response.get_data(as_text=True)
+    assert _mails_to(emulator, BOB) == []
+
+
+def test_code_mailed_when_one_file_blocked(client, emulator, sender):
+    built = make_share(sender, {"a.pdf": b"a", "b.pdf": b"b"})
+    db.session.add(Block(share_id=built.share.id, scope="file", file_id=built.files[0].id,
+                         created_by=sender.address))
+    db.session.commit()
+
+    response = _request_code(client, built)
+
+    assert response.status_code == 303
+    assert len(_mails_to(emulator, BOB)) == 1

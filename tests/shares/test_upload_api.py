@@ -91,6 +91,7 @@ def test_upload_creates_share(live_server, app, alice_headers):
     assert re.fullmatch(
         re.escape(live_server.url) + r"/o/[A-Za-z0-9_-]{43}\.gif", body["openTrackingUrl"]
     )
+    assert body["expiresAt"].endswith("Z")
     expires = datetime.fromisoformat(body["expiresAt"])
     assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=5)
 
@@ -258,7 +259,10 @@ def test_truncated_body_rejected(live_server, app, alice_headers):
     response = _post(live_server, alice_headers, body[: len(body) // 2], content_type)
 
     assert response.status_code == 400
-    assert "malformed" in response.json()["message"]
+    message = response.json()["message"]
+    assert "The request body is not valid multipart/form-data" in message
+    assert "it ends inside multipart part 1, before the closing boundary line" in message
+    assert "State." not in message
     assert _share_count() == 0
     assert _stored_files(app) == []
 
@@ -309,6 +313,49 @@ def test_non_utf8_file_name_rejected(live_server, app, alice_headers):
     assert "part 2" in message
     assert "not valid UTF-8" in message
     assert "codec" not in message
+    assert _share_count() == 0
+    assert _stored_files(app) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b'Content-Disposition: form-data; name="fil\xffes"; filename="a.txt"',
+         "The 'name' parameter of the Content-Disposition header in multipart part 2 is not "
+         "valid UTF-8."),
+        (b"Content-Type: text/pl\xffain",
+         "The Content-Type header in multipart part 2 is not valid UTF-8."),
+    ],
+)
+def test_non_utf8_part_header_named(live_server, app, alice_headers, header, expected):
+    first, content_type = _multipart([_file_part("first.txt")])
+    boundary = content_type.rpartition("=")[2].encode()
+    disposition = b'Content-Disposition: form-data; name="files"; filename="b.txt"'
+    lines = [disposition, header] if header.startswith(b"Content-Type") else [header]
+    second = b"--" + boundary + b"\r\n" + b"\r\n".join(lines) + b"\r\n\r\nx\r\n"
+    body = first.replace(b"--" + boundary + b"--\r\n", second + b"--" + boundary + b"--\r\n")
+
+    response = _post(live_server, alice_headers, body, content_type)
+
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert expected in message
+    assert "file name" not in message
+    assert _share_count() == 0
+    assert _stored_files(app) == []
+
+
+def test_missing_boundary_line_rejected(live_server, app, alice_headers):
+    body, content_type = _multipart([_file_part("a.txt")])
+
+    response = _post(live_server, alice_headers, body, content_type + "-other")
+
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith("The request body is not valid multipart/form-data, because it "
+                              "does not contain the boundary line")
+    assert "one part named 'files' per file." in message
+    assert "State.PREAMBLE" not in message
     assert _share_count() == 0
     assert _stored_files(app) == []
 

@@ -13,6 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from gunicorn.http.errors import (
+    ChunkMissingTerminator,
+    InvalidChunkExtension,
+    InvalidChunkSize,
+    InvalidHeader,
+    LimitRequestHeaders,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
@@ -47,6 +54,20 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _QUOTED_FILENAME = re.compile(r';\s*filename\s*=\s*"([^"]*)"', re.IGNORECASE)
 _EXTENDED_FILENAME = re.compile(r";\s*filename\*\s*=", re.IGNORECASE)
 _WHATWG_ESCAPES = {"%22": '"', "%0A": "\n", "%0D": "\r", "%0a": "\n", "%0d": "\r"}
+# What reading the request body raises when its chunked framing is broken. Werkzeug's server
+# raises OSError("Invalid chunk header"). Gunicorn's ChunkedReader (gunicorn/http/body.py,
+# 27.0) raises NoMoreData, which is an OSError, or one of these ParseException subclasses,
+# which are not. InvalidHeader and LimitRequestHeaders come from a broken trailer section.
+_BODY_READ_ERRORS = (
+    OSError,
+    InvalidChunkSize,
+    ChunkMissingTerminator,
+    InvalidChunkExtension,
+    InvalidHeader,
+    LimitRequestHeaders,
+)
+# The parameter of a Content-Disposition line that ends at the invalid byte, such as "name".
+_LAST_PARAMETER = re.compile(rb";\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=[^;]*$")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 
 
@@ -136,16 +157,17 @@ class _Receiver:
                     f"A multipart part header is longer than {MAX_PART_HEADER_BYTES} bytes; "
                     "send shorter headers."
                 ) from None
-            except UnicodeDecodeError:
-                # The decoder reads part headers as UTF-8, and the file name is the part of
-                # them that is not ASCII in practice.
+            except UnicodeDecodeError as error:
+                # The decoder reads each part header line as UTF-8.
                 raise BadRequest(
-                    f"The file name in multipart part {self._parts_started + 1} is not valid "
-                    "UTF-8. Send file names as UTF-8, or as filename*=UTF-8''<percent-encoded "
-                    "name> (RFC 8187)."
+                    _header_encoding_message(error, self._parts_started + 1)
                 ) from None
             except ValueError as error:
-                raise BadRequest(f"The multipart body is malformed: {error}.") from None
+                raise BadRequest(
+                    "The request body is not valid multipart/form-data, because "
+                    f"{_malformed_reason(decoder, error, self._parts_started)}. Send the files "
+                    "as multipart/form-data, one part named 'files' per file."
+                ) from None
             if not chunk:
                 return
 
@@ -213,20 +235,68 @@ class _Receiver:
 def _read_chunk(stream: BinaryIO) -> bytes:
     """Read the next piece of the request body.
 
-    :raise BadRequest: the server could not read the body, for example because its chunked
-        framing is broken: werkzeug's server raises ``OSError("Invalid chunk header")`` when a
-        request announces chunked encoding but sends a plain body.
+    :raise BadRequest: the server could not read the body, for example because the request
+        announces chunked encoding but sends a plain body. Werkzeug's server and gunicorn
+        both pass such a body to the app and fail only when it is read.
     """
-    # NOTE: gunicorn 27 rejects such framing before the app runs, but a bad chunk later in the
-    # body raises gunicorn's own ParseException, which is not an OSError and ends as a 500.
     try:
         return stream.read(READ_CHUNK_BYTES)
-    except OSError as error:
-        log.warning("Reading an upload body failed: %s", error)
+    except _BODY_READ_ERRORS as error:
+        log.warning("Reading an upload body failed: %s: %s", type(error).__name__, error)
         raise BadRequest(
             f"The request body could not be read: {error}. Check that its chunked transfer "
             "encoding is valid, or send it with a Content-Length instead, then upload again."
         ) from None
+
+
+def _header_encoding_message(error: UnicodeDecodeError, part_number: int) -> str:
+    """Return the error message for a part header line that is not valid UTF-8.
+
+    ``error.object`` is the header line that werkzeug's decoder failed to decode, so the
+    message can name that header and, in Content-Disposition, the parameter.
+    """
+    line = bytes(error.object)
+    header_name = line.partition(b":")[0].strip().decode("ascii", "replace")
+    parameter = None
+    if header_name.lower() == "content-disposition":
+        match = _LAST_PARAMETER.search(line[: error.start])
+        parameter = match.group(1).decode("ascii").lower() if match else None
+    if parameter in ("filename", "filename*"):
+        return (
+            f"The file name in multipart part {part_number} is not valid UTF-8. Send file "
+            "names as UTF-8, or as filename*=UTF-8''<percent-encoded name> (RFC 8187)."
+        )
+    if parameter is not None:
+        return (
+            f"The {parameter!r} parameter of the Content-Disposition header in multipart part "
+            f"{part_number} is not valid UTF-8. Send it as UTF-8, and send files in parts named "
+            f"{FILES_FIELD!r}."
+        )
+    return (
+        f"The {header_name} header in multipart part {part_number} is not valid UTF-8. "
+        "Send part headers as UTF-8 text."
+    )
+
+
+def _malformed_reason(decoder: MultipartDecoder, error: ValueError, parts_started: int) -> str:
+    """Return why werkzeug's decoder rejected the body, as a clause of the error message.
+
+    Werkzeug 3 raises ValueError("Invalid form-data cannot parse beyond <state>") when the body
+    ends early, so the decoder's state tells where it ended.
+    """
+    boundary = decoder.boundary.decode("ascii", "replace")
+    if decoder.state is State.PREAMBLE:
+        return f"it does not contain the boundary line '--{boundary}' from its Content-Type"
+    if decoder.state is State.PART and "Content-Disposition" in str(error):
+        return f"multipart part {parts_started + 1} has no Content-Disposition header"
+    if decoder.state is State.PART:
+        return f"it ends inside the headers of multipart part {parts_started + 1}"
+    if decoder.state in (State.DATA_START, State.DATA):
+        return (
+            f"it ends inside multipart part {parts_started}, before the closing boundary line "
+            f"'--{boundary}--'"
+        )
+    return f"the multipart decoder failed: {error}"
 
 
 def _events(decoder: MultipartDecoder) -> Iterator[Event]:

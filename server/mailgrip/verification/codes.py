@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 
+from ..access.decision import decide
 from ..db import db, utcnow
 from ..errors import MailgripError
 from ..mirror.addresses import address_key
@@ -38,6 +39,9 @@ MAX_ATTEMPTS = 5  # six-digit entries per code, right or wrong, before it stops 
 # Caps the mail that a link holder can make Mailgrip send to one recipient.
 MAX_CODES_PER_HOUR = 5
 MAX_ADDRESS_CHARS = 320  # RFC 5321: 64 for the local part, @, 255 for the domain
+# Access reasons that deny every file of a share to everyone, in the order they are reported.
+# A code is pointless while one of them denies all files, so none is mailed or accepted.
+SHARE_WIDE_DENIALS = ("blocked_all", "expired")
 _CODE_SEPARATORS = re.compile(r"[\s-]")
 
 
@@ -47,12 +51,14 @@ class CodeRequest:
 
     ``outcome`` is ``sent``, ``invalid_address`` (the address contains a control character),
     ``not_recipient``, ``not_ready`` (no mirrored message is linked to the share yet, so its
-    recipients are unknown), ``too_many`` (the hourly cap is reached) or ``not_sent`` (Graph
-    failed and nothing changed).
+    recipients are unknown), ``unavailable`` (no file can be downloaded, for the access reason
+    in ``denial``), ``too_many`` (the hourly cap is reached) or ``not_sent`` (Graph failed and
+    nothing changed).
     """
 
     outcome: str
     recipient: Recipient | None = None
+    denial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,14 +66,16 @@ class CodeCheck:
     """The outcome of entering a code.
 
     ``reason`` is None on success, else ``invalid_address``, ``malformed``, ``wrong``,
-    ``exhausted``, ``expired``, ``no_code`` or ``not_recipient``; ``attempts_left`` counts the
-    entries still allowed.
+    ``exhausted``, ``expired`` (the code expired), ``no_code``, ``not_recipient`` or
+    ``unavailable`` (no file can be downloaded, for the access reason in ``denial``).
+    ``attempts_left`` counts the entries still allowed.
     """
 
     ok: bool
     recipient: Recipient | None = None
     reason: str | None = None
     attempts_left: int = 0
+    denial: str | None = None
 
 
 def has_control_character(address: str) -> bool:
@@ -102,6 +110,11 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
     if has_control_character(address):
         return CodeRequest("invalid_address")
     recipient = find_recipient(share, address)
+    denial = share_wide_denial(share, recipient, now)
+    if denial is not None:
+        log.info("Code request for share %s rejected, because no file is available: %s",
+                 share.id, denial)
+        return CodeRequest("unavailable", recipient, denial)
     if recipient is None and linked_message(share) is None:
         log.info("Code requested for share %s before its message was mirrored", share.id)
         return CodeRequest("not_ready")
@@ -168,13 +181,36 @@ def check_code(share: Share, address: str, code: str, now: datetime | None = Non
         record_event("verification_failed", share, detail={"reason": result.reason})
         return result
     recipient = find_recipient(share, address)
-    result = _check(share, recipient, _CODE_SEPARATORS.sub("", code or ""), now)
+    denial = share_wide_denial(share, recipient, now)
+    if denial is not None:
+        # Checked before the code, so the entry does not count as an attempt.
+        result = CodeCheck(False, recipient, "unavailable", denial=denial)
+    else:
+        result = _check(share, recipient, _CODE_SEPARATORS.sub("", code or ""), now)
     if result.ok:
         record_event("verified", share, recipient=recipient)
     else:
-        record_event("verification_failed", share, recipient=recipient,
-                     detail={"reason": result.reason})
+        detail = {"reason": result.reason}
+        if result.denial is not None:
+            detail["denial"] = result.denial
+        record_event("verification_failed", share, recipient=recipient, detail=detail)
     return result
+
+
+def share_wide_denial(
+    share: Share, recipient: Recipient | None, now: datetime | None = None
+) -> str | None:
+    """Return the reason in ``SHARE_WIDE_DENIALS`` that keeps ``recipient`` from every file.
+
+    Returns None when ``decide`` allows some file, or denies it only for lack of verification,
+    and when every file is denied but for other reasons, such as blocks of single files or of
+    this recipient. ``decide`` reports a file's own block before expiry, so an expired share
+    whose other files are blocked one by one is still reported as expired.
+    """
+    reasons = {decide(share, file, recipient, now).reason for file in share.files}
+    if not reasons or None in reasons or "not_verified" in reasons:
+        return None
+    return next((reason for reason in SHARE_WIDE_DENIALS if reason in reasons), None)
 
 
 def hash_code(code: str, share_id: str, recipient_id: int) -> str:

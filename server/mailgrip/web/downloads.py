@@ -19,7 +19,7 @@ from ..db import db
 from ..errors import NotFound
 from ..mirror.models import Recipient
 from ..shares.models import File, Share
-from ..shares.storage import current_storage
+from ..shares.storage import StoredObjectMissing, current_storage
 from ..tracking.events import record_event
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def send_download(
     :param back_url: the portal page that the denial page links back to.
 
     :raise 404: the file does not exist or belongs to another share.
-    :return: 200 or 206 with the bytes, 403 with a page naming the reason, or 416.
+    :return: 200 or 206 with the bytes, 403 with a page naming the reason, 410 when the
+        stored bytes are missing, or 416.
     """
     file = db.session.get(File, file_id)
     decision = decide(share, file, recipient)
@@ -73,7 +74,10 @@ def send_download(
                             content_type="text/plain; charset=utf-8")
         response.headers["Content-Range"] = f"bytes */{file.size}"
         return response
-    return _file_response(share, file, recipient, byte_range)
+    try:
+        return _file_response(share, file, recipient, byte_range)
+    except StoredObjectMissing:
+        return _gone(share, file, recipient, back_url)
 
 
 def _file_response(
@@ -181,6 +185,25 @@ def _deny(
         back_url=back_url,
     )
     return Response(page, 403, content_type="text/html; charset=utf-8")
+
+
+def _gone(share: Share, file: File, recipient: Recipient | None, back_url: str) -> Response:
+    """Record and explain a download whose file has no bytes in storage any more.
+
+    The reason "missing" is only an event detail, not a reason of ``decide``, because the
+    access decision allowed the download.
+    """
+    log.error("Stored object %s of file %s of share %s is missing, so the download failed",
+              file.storage_key, file.id, share.id)
+    _record_denial(share, file, recipient, {"reason": "missing"})
+    db.session.commit()
+    page = render_template(
+        "portal/notice.html",
+        title=gettext("Download not possible"),
+        message=gettext("This file is no longer available. Ask the sender to send it again."),
+        back_url=back_url,
+    )
+    return Response(page, 410, content_type="text/html; charset=utf-8")
 
 
 def _stream(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from babel.dates import format_date, format_time
 from babel.units import format_unit
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
@@ -119,6 +121,20 @@ def format_file_size(size: int) -> str:
     )
 
 
+def format_utc_date_time(moment: datetime) -> tuple[str, str]:
+    """Format ``moment`` as a date and a time of day in UTC, in the page's language.
+
+    The portal does not know the visitor's time zone, so the page names UTC rather than show a
+    local date that could differ by a day from the one the sender's task pane shows.
+    """
+    locale = get_locale() or "en"
+    in_utc = moment.astimezone(UTC)
+    return (
+        format_date(in_utc, "medium", locale=locale),
+        format_time(in_utc, "short", tzinfo=UTC, locale=locale),
+    )
+
+
 @bp.errorhandler(CSRFError)
 def show_expired_page(error: CSRFError):
     """Ask the visitor to reload when a form's CSRF token is missing, invalid or expired.
@@ -171,6 +187,8 @@ def request_code(token: str):
     if result.outcome == "sent":
         _remember(CODE_ADDRESS_KEY, share.id, address)
         return redirect(url_for("portal.enter_code", token=token), 303)
+    if result.outcome == "unavailable" and result.denial is not None:
+        return _unavailable(result.denial, token)
     status, title, message = _CODE_REQUEST_PAGES[result.outcome]
     return _notice(status, str(title), str(message), token)
 
@@ -200,6 +218,8 @@ def verify(token: str):
         _remember(VERIFIED_KEY, share.id, result.recipient.id)
         log.info("Recipient %s verified for share %s", result.recipient.id, share.id)
         return redirect(url_for("portal.show_share", token=token), 303)
+    if result.reason == "unavailable" and result.denial is not None:
+        return _unavailable(result.denial, token)
     # The form shows the address back, except one that no mail could have gone to.
     shown_address = "" if result.reason == "invalid_address" else address
     return _code_form(token, shown_address, error=_check_error(result)), 400
@@ -259,9 +279,12 @@ def _share_page(token: str, share: Share, recipient: Recipient | None) -> dict[s
     needs_verification = notice is None and any(
         row.decision.reason == "not_verified" for row in rows
     )
+    expiry_date, expiry_time = format_utc_date_time(share.expires_at)
     return {
         "token": token,
         "share": share,
+        "expiry_date": expiry_date,
+        "expiry_time": expiry_time,
         "sender": share.owner,
         "recipient": recipient,
         "rows": rows,
@@ -306,6 +329,11 @@ def _check_error(result: codes.CodeCheck) -> str:
         "not_recipient": gettext("This address is not one that the message was sent to."),
     }
     return messages.get(result.reason or "", messages["no_code"])
+
+
+def _unavailable(reason: str, token: str) -> tuple[str, int]:
+    """Return the 403 page that a download denied for ``reason`` gets."""
+    return _notice(403, gettext("Download not possible"), reason_message(reason), token)
 
 
 def _notice(status: int, title: str, message: str, token: str) -> tuple[str, int]:

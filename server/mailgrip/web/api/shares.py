@@ -13,6 +13,7 @@ from ...shares.storage import current_storage
 from ...shares.uploads import receive_form
 from . import bp
 from .auth import require_caller
+from .representation import iso
 
 
 @bp.post("/shares")
@@ -51,7 +52,7 @@ def share_json(created: CreatedShare) -> dict[str, Any]:
         "id": share.id,
         "link": created.link,
         "openTrackingUrl": created.open_tracking_url,
-        "expiresAt": share.expires_at.isoformat(),
+        "expiresAt": iso(share.expires_at),
         "verification": share.verification,
         "files": [
             {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import requests
 import sqlalchemy as sa
+from emulator_control import post_message
 from recipient import BROWSER_USER_AGENT, Recipient
 
 from mailgrip.audit import AuditRecord
@@ -20,18 +21,6 @@ ATTACHMENT_FIXTURES = (
     "attachment_with_quoted_filename.eml",
 )
 SECOND_READER = "Second Reader <second.reader@example.net>"
-
-
-def _send_from_outlook(emulator, sender: str, raw: bytes) -> dict:
-    response = requests.post(
-        f"{emulator.base_url}/_emulator/mailboxes/{sender}/send-from-outlook",
-        data=raw,
-        headers={"Content-Type": "message/rfc822"},
-        verify=str(emulator.ca_path),
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _tracking(client, headers, message_id: int) -> dict:
@@ -66,7 +55,7 @@ def test_walking_skeleton(client, runner, emulator, alice, alice_headers, fixtur
         raw = (folder / name).read_bytes()
         if name == "attachment_pdf.eml":
             raw = f"Cc: {SECOND_READER}\r\n".encode() + raw
-        sent[name] = _send_from_outlook(emulator, alice.address, raw)
+        sent[name] = post_message(emulator, alice.address, "send-from-outlook", raw)
 
     # 2. Mirror Sent Items.
     result = runner.invoke(args=["sync"])

@@ -7,22 +7,11 @@ from email.message import EmailMessage
 
 import requests
 import sqlalchemy as sa
+from emulator_control import post_message
 from recipient import Recipient
 
 from mailgrip.db import db
 from mailgrip.mirror.models import Message
-
-
-def _post(emulator, path: str, raw: bytes) -> dict:
-    response = requests.post(
-        f"{emulator.base_url}/_emulator/mailboxes/{path}",
-        data=raw,
-        headers={"Content-Type": "message/rfc822"},
-        verify=str(emulator.ca_path),
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _message(subject: str, to: str, cc: str = "", body: str = "See below.") -> EmailMessage:
@@ -42,14 +31,14 @@ def test_reply_quoting_link_gets_no_share(client, runner, emulator, alice, alice
     original.add_attachment(
         b"%PDF-1.4 contract", maintype="application", subtype="pdf", filename="contract.pdf"
     )
-    sent = _post(emulator, f"{alice.address}/send-from-outlook", original.as_bytes())
+    sent = post_message(emulator, alice.address, "send-from-outlook", original.as_bytes())
     reply = _message(
         "RE: Contract",
         to="bob@fabrikam.example",
         cc="zed@outsider.example",
         body=f"Forwarding the thread.\n\n> Files: {sent['link']}\n",
     )
-    filed = _post(emulator, f"{alice.address}/sent-items", reply.as_bytes())
+    filed = post_message(emulator, alice.address, "sent-items", reply.as_bytes())
 
     assert runner.invoke(args=["sync"]).exit_code == 0
 
@@ -62,9 +51,9 @@ def test_reply_recipient_cannot_verify(client, runner, emulator, alice, alice_he
     assert client.get("/api/messages", headers=alice_headers).status_code == 200
     original = _message("Plans", to="bob@fabrikam.example")
     original.add_attachment(b"plans", maintype="text", subtype="plain", filename="plans.txt")
-    sent = _post(emulator, f"{alice.address}/send-from-outlook", original.as_bytes())
+    sent = post_message(emulator, alice.address, "send-from-outlook", original.as_bytes())
     reply = _message("RE: Plans", to="zed@outsider.example", body=f"Link: {sent['link']}")
-    _post(emulator, f"{alice.address}/sent-items", reply.as_bytes())
+    post_message(emulator, alice.address, "sent-items", reply.as_bytes())
     assert runner.invoke(args=["sync"]).exit_code == 0
 
     zed = Recipient(sent["link"], "zed@outsider.example", emulator)
@@ -81,7 +70,7 @@ def test_body_link_found_after_quoted_link(client, runner, emulator, alice, alic
     assert client.get("/api/messages", headers=alice_headers).status_code == 200
     first = _message("First", to="bob@fabrikam.example")
     first.add_attachment(b"one", maintype="text", subtype="plain", filename="one.txt")
-    old = _post(emulator, f"{alice.address}/send-from-outlook", first.as_bytes())
+    old = post_message(emulator, alice.address, "send-from-outlook", first.as_bytes())
     assert runner.invoke(args=["sync"]).exit_code == 0
     created = client.post(
         "/api/shares", data={"files": (io.BytesIO(b"two"), "two.txt")}, headers=alice_headers
@@ -91,7 +80,7 @@ def test_body_link_found_after_quoted_link(client, runner, emulator, alice, alic
         to="carol@northwind.example",
         body=f"Earlier: {old['link']}\n\nNew files: {created['link']}\n",
     )
-    filed = _post(emulator, f"{alice.address}/sent-items", second.as_bytes())
+    filed = post_message(emulator, alice.address, "sent-items", second.as_bytes())
 
     assert runner.invoke(args=["sync"]).exit_code == 0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-import requests
 import sqlalchemy as sa
+from emulator_control import post_message
 
 import mailgrip.mirror.sync as sync_module
 from mailgrip.db import db
@@ -21,14 +21,7 @@ def _file(emulator, address: str, subject: str, to: str) -> None:
     message["To"] = to
     message["Subject"] = subject
     message.set_content("Hello")
-    response = requests.post(
-        f"{emulator.base_url}/_emulator/mailboxes/{address}/sent-items",
-        data=message.as_bytes(),
-        headers={"Content-Type": "message/rfc822"},
-        verify=str(emulator.ca_path),
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
+    post_message(emulator, address, "sent-items", message.as_bytes())
 
 
 def _mailbox(emulator, user) -> Mailbox:

@@ -20,7 +20,7 @@ class DemoFile:
 
 
 def _pdf(title: str) -> bytes:
-    """A small valid one-page PDF showing ``title`` (ASCII)."""
+    """Build a small valid one-page PDF that shows ``title`` (ASCII)."""
     stream = f"BT /F1 24 Tf 72 720 Td ({title}) Tj ET".encode("ascii")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -47,7 +47,7 @@ def _pdf(title: str) -> bytes:
 
 
 def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A plain-colour PNG."""
+    """Build a PNG of one plain colour."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (

@@ -63,12 +63,12 @@ class GraphUnavailable(GraphError):
 
 
 def _path(url: str) -> str:
-    """The URL without its query, which may carry delta and skip tokens."""
+    """Return the URL without its query, which may carry delta and skip tokens."""
     return url.split("?", 1)[0]
 
 
 class GraphClient:
-    """Calls Graph with an app-only token; every request asks for immutable ids."""
+    """Client for Graph with an app-only token. Every request prefers immutable ids."""
 
     def __init__(
         self,
@@ -96,7 +96,7 @@ class GraphClient:
     ) -> requests.Response:
         """Send one request, retrying 429 and 503 after ``Retry-After`` or a backoff.
 
-        :raise GraphError: Graph answered with an error status after the last attempt.
+        :raise GraphError: Graph returned an error status after the last attempt.
         """
         url = self.url(path)
         prefer = ['IdType="ImmutableId"']
@@ -119,7 +119,7 @@ class GraphClient:
                 break
             delay = _retry_delay(response, attempt)
             log.warning(
-                "Graph %s %s answered %s (request-id %s); retry %d in %.1f s",
+                "Graph %s %s returned %s (request-id %s); retry %d in %.1f s",
                 method,
                 _path(url),
                 response.status_code,

@@ -27,7 +27,7 @@ SHARE_PROPERTY = "mailgripShareId"
 
 
 def custom_property_id(addin_id: str) -> str:
-    """The Graph extended-property id under which Outlook stores the add-in's custom properties."""
+    """Return the Graph extended-property id under which Outlook stores the add-in's properties."""
     name = addin_id.lower().strip("{}").removeprefix("urn:uuid:")
     return f"String {PS_PUBLIC_STRINGS} Name cecp-{name}"
 
@@ -52,7 +52,7 @@ def find_share(
 
 
 def _owned(share: Share | None, mailbox: Mailbox, source: str) -> bool:
-    """Whether ``share`` may be linked to a message of ``mailbox`` found through ``source``."""
+    """Check whether ``share`` may be linked to a message of ``mailbox`` found via ``source``."""
     if share is None:
         return False
     if share.owner_mailbox_id != mailbox.id:

@@ -53,9 +53,9 @@ def sync_mailbox(
 ) -> SyncResult:
     """Apply every change in the mailbox's Sent Items since its delta link, then save the new link.
 
-    Each page is committed as it arrives, but the delta link is saved only after the final page:
-    a sync that fails half-way starts again from the old link, and applying a change twice is
-    harmless because messages are matched by their Graph id.
+    Each page is committed as it arrives, but the delta link is saved only after the final page.
+    A sync that fails half-way starts again from the old link. Applying a change twice is
+    harmless, because messages are matched by their Graph id.
 
     :raise GraphError: Graph failed; the error is also stored on the mailbox.
     """

@@ -9,6 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, db, utcnow
 
+# Column sizes: an address is at most 320 characters (RFC 5321: 64 local + @ + 255 domain), a
+# header line at most 998 (RFC 5322). Longer display names are cut; longer ids are not ids.
+MAX_ADDRESS = 320
+MAX_DISPLAY_NAME = 256
+MAX_INTERNET_MESSAGE_ID = 998
+
 
 class Mailbox(db.Model):
     """A user whose Sent Items are mirrored."""
@@ -19,8 +25,8 @@ class Mailbox(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(sa.String(64))
     object_id: Mapped[str] = mapped_column(sa.String(64))
-    address: Mapped[str] = mapped_column(sa.String(320), index=True)
-    display_name: Mapped[str] = mapped_column(sa.String(256), default="")
+    address: Mapped[str] = mapped_column(sa.String(MAX_ADDRESS), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(MAX_DISPLAY_NAME), default="")
     delta_link: Mapped[str | None] = mapped_column(sa.Text)
     subscription_id: Mapped[str | None] = mapped_column(sa.String(128))
     subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -40,9 +46,11 @@ class Message(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     mailbox_id: Mapped[int] = mapped_column(sa.ForeignKey("mailbox.id"), index=True)
     graph_id: Mapped[str] = mapped_column(sa.String(512))
-    internet_message_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    internet_message_id: Mapped[str | None] = mapped_column(
+        sa.String(MAX_INTERNET_MESSAGE_ID), index=True
+    )
     subject: Mapped[str] = mapped_column(sa.Text, default="")
-    sender_address: Mapped[str] = mapped_column(sa.String(320), default="")
+    sender_address: Mapped[str] = mapped_column(sa.String(MAX_ADDRESS), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A share is the bundle of one message: a reply that quotes the link must not become a
     # second message of the share, because its recipients would gain access.
@@ -66,11 +74,11 @@ class Recipient(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(sa.ForeignKey("message.id"), index=True)
-    address: Mapped[str] = mapped_column(sa.String(320))
-    address_key: Mapped[str] = mapped_column(sa.String(320))
-    display_name: Mapped[str] = mapped_column(sa.String(256), default="")
+    address: Mapped[str] = mapped_column(sa.String(MAX_ADDRESS))
+    address_key: Mapped[str] = mapped_column(sa.String(MAX_ADDRESS))
+    display_name: Mapped[str] = mapped_column(sa.String(MAX_DISPLAY_NAME), default="")
     kind: Mapped[str] = mapped_column(sa.String(8))  # to, cc or bcc
-    # "unknown" until a delivery source (message trace, a non-delivery report) says otherwise.
+    # "unknown" until a delivery source (message trace, a non-delivery report) reports otherwise.
     delivery_state: Mapped[str] = mapped_column(sa.String(32), default="unknown")
     delivery_detail: Mapped[str | None] = mapped_column(sa.Text)
     delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

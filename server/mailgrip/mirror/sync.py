@@ -14,9 +14,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config import Settings
 from ..db import db, utcnow
 from ..graph.client import GraphClient, GraphError
+from ..text import has_control_character, remove_control_characters
 from .addresses import address_key
 from .linking import find_share
-from .models import Mailbox, Message, Recipient
+from .models import (
+    MAX_ADDRESS,
+    MAX_DISPLAY_NAME,
+    MAX_INTERNET_MESSAGE_ID,
+    Mailbox,
+    Message,
+    Recipient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +36,6 @@ SELECT_FIELDS = (
 )
 PAGE_SIZE = 50
 RECIPIENT_FIELDS = (("toRecipients", "to"), ("ccRecipients", "cc"), ("bccRecipients", "bcc"))
-
-# Column sizes: an address is at most 320 characters (RFC 5321: 64 local + @ + 255 domain), a
-# header line at most 998 (RFC 5322). Longer display names are cut; longer ids are not ids.
-MAX_ADDRESS = 320
-MAX_DISPLAY_NAME = 256
-MAX_INTERNET_MESSAGE_ID = 998
 
 
 @dataclass
@@ -194,7 +196,7 @@ def upsert_message(
         db.session.add(message)
 
     if "subject" in item:
-        message.subject = clean_text(item.get("subject") or "")
+        message.subject = remove_control_characters(item.get("subject") or "", keep="\t\n")
     if "internetMessageId" in item:
         message.internet_message_id = _bounded_id(item.get("internetMessageId"))
     if item.get("sentDateTime"):
@@ -229,7 +231,9 @@ def _merge_recipients(message: Message, item: dict[str, Any]) -> None:
                 Recipient(
                     address=address,
                     address_key=key,
-                    display_name=clean_text(email.get("name") or "")[:MAX_DISPLAY_NAME],
+                    display_name=remove_control_characters(email.get("name") or "")[
+                        :MAX_DISPLAY_NAME
+                    ],
                     kind=kind,
                 )
             )
@@ -246,22 +250,10 @@ def _mark_removed(mailbox: Mailbox, graph_id: str) -> int:
     return 1
 
 
-def clean_text(value: str) -> str:
-    """Remove control characters other than tab and newline.
-
-    PostgreSQL rejects NUL in text columns, and no subject or display name needs the others.
-    """
-    return "".join(char for char in value if char in "\t\n" or not _is_control(char))
-
-
-def _is_control(char: str) -> bool:
-    return ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0
-
-
 def _bounded_address(value: str | None) -> str:
     """Return the address, or an empty string when it is too long or has control characters."""
     address = (value or "").strip()
-    if len(address) > MAX_ADDRESS or any(_is_control(char) for char in address):
+    if len(address) > MAX_ADDRESS or has_control_character(address):
         return ""
     return address
 

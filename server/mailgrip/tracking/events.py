@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 from typing import Any
 
 from flask import has_request_context, request
@@ -13,14 +12,13 @@ from ..db import db
 from ..mirror.models import Message, Recipient
 from ..shares.models import File, Share
 from ..shares.service import linked_message
+from ..text import remove_control_characters
 from .classify import classify
 from .models import EVENT_KINDS, Event
 
 log = logging.getLogger(__name__)
 
 MAX_USER_AGENT_CHARS = 512
-# C0 controls and DEL: PostgreSQL rejects NUL in text, and the others only garble displays.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Kept prefix lengths: enough for support to see a network or provider, not a household.
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
@@ -75,7 +73,7 @@ def record_event(
 
 def clean_user_agent(header: str | None) -> str | None:
     """Return the User-Agent header without control characters, cut to its stored length."""
-    cleaned = _CONTROL_CHARACTERS.sub("", header or "")
+    cleaned = remove_control_characters(header or "")
     return cleaned[:MAX_USER_AGENT_CHARS] or None
 
 

@@ -11,7 +11,6 @@ import hmac
 import logging
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,11 +23,12 @@ from ..access.decision import decide
 from ..db import db, utcnow
 from ..errors import MailgripError
 from ..mirror.addresses import address_key
-from ..mirror.models import Message, Recipient
+from ..mirror.models import MAX_ADDRESS, Message, Recipient
 from ..services import services
 from ..settings import current_settings
 from ..shares.models import Share
 from ..shares.service import linked_message
+from ..text import has_control_character
 from ..tracking.events import record_event
 from .models import VerificationCode
 
@@ -38,7 +38,6 @@ CODE_DIGITS = 6
 MAX_ATTEMPTS = 5  # six-digit entries per code, right or wrong, before it stops working
 # Caps the mail that a link holder can make Mailgrip send to one recipient.
 MAX_CODES_PER_HOUR = 5
-MAX_ADDRESS_CHARS = 320  # RFC 5321: 64 for the local part, @, 255 for the domain
 # Access reasons that deny every file of a share to everyone, in the order they are reported.
 # A code is pointless while one of them denies all files, so none is mailed or accepted.
 SHARE_WIDE_DENIALS = ("blocked_all", "expired")
@@ -78,18 +77,9 @@ class CodeCheck:
     denial: str | None = None
 
 
-def has_control_character(address: str) -> bool:
-    """Return whether ``address`` contains a C0 or C1 control character or DEL.
-
-    No email address contains one, and PostgreSQL rejects NUL in text, so such an address
-    must not reach a query.
-    """
-    return any(unicodedata.category(char) == "Cc" for char in address)
-
-
 def find_recipient(share: Share, address: str) -> Recipient | None:
     """Return the recipient of the share's messages whose address compares equal to ``address``."""
-    if not address or len(address) > MAX_ADDRESS_CHARS or has_control_character(address):
+    if not address or len(address) > MAX_ADDRESS or has_control_character(address):
         return None
     return db.session.scalar(
         sa.select(Recipient)

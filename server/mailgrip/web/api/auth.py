@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from ...db import db
 from ...errors import TokenInvalid
 from ...identity.tokens import Caller
-from ...mirror.models import Mailbox
-from ...mirror.sync import MAX_ADDRESS, MAX_DISPLAY_NAME, clean_text
+from ...mirror.models import MAX_ADDRESS, MAX_DISPLAY_NAME, Mailbox
 from ...services import services
+from ...text import remove_control_characters
 
 
 def require_caller(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,7 +50,7 @@ def mailbox_for(caller: Caller) -> Mailbox:
             tenant_id=caller.tenant_id,
             object_id=caller.object_id,
             address=caller.address[:MAX_ADDRESS],
-            display_name=clean_text(caller.name)[:MAX_DISPLAY_NAME],
+            display_name=remove_control_characters(caller.name)[:MAX_DISPLAY_NAME],
         )
         db.session.add(mailbox)
         try:

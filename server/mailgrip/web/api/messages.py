@@ -8,6 +8,7 @@ from flask import g, request
 from ...db import db
 from ...errors import BadRequest, NotFound
 from ...mirror.models import Message
+from ...text import has_control_character
 from ...tracking.states import derive_states
 from . import bp
 from .auth import require_caller
@@ -80,7 +81,7 @@ def _query_value(name: str) -> str:
     :raise 400: the value contains a control character, which no Graph id or message id has.
     """
     value = request.args.get(name, "").strip()
-    if any(ord(char) < 0x20 for char in value):
+    if has_control_character(value):
         raise BadRequest(f"{name} contains a control character; copy the id again and retry.")
     return value
 

@@ -33,7 +33,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     """A timestamp stored as naive UTC and returned timezone-aware.
 
     SQLite has no time zones, so every value is converted to UTC before it is written and
-    tagged as UTC when read; PostgreSQL then holds the same values as SQLite.
+    tagged as UTC when read; PostgreSQL then stores the same values as SQLite.
     """
 
     impl = sa.DateTime

@@ -1,4 +1,4 @@
-"""Mailgrip's exception hierarchy; every error knows its HTTP status and its JSON form."""
+"""Mailgrip's exception hierarchy; every error carries its HTTP status and its JSON form."""
 
 from __future__ import annotations
 

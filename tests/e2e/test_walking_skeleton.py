@@ -79,7 +79,7 @@ def test_walking_skeleton(client, runner, emulator, alice, alice_headers, fixtur
     assert all(r["received"]["state"] == "unknown" for r in tracking["recipients"])
     assert all(r["opened"]["value"] is False for r in tracking["recipients"])
 
-    # 3. The open-tracking image says "opened by someone", at message level only.
+    # 3. The open-tracking image means "opened by someone", at message level only.
     image = requests.get(
         sent["attachment_pdf.eml"]["openTrackingUrl"],
         headers={"User-Agent": BROWSER_USER_AGENT},

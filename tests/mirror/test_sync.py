@@ -125,8 +125,8 @@ def test_sync_saves_delta_link_only_after_last_page(app, emulator, alice, mailbo
     session = services().session
     real_request = session.request
 
-    # The emulator's faults match a URL path, and every delta page has the same path, so a
-    # connection reset on the second page is raised here; every other request reaches it.
+    # The emulator's faults match a URL path, and every delta page has the same path. So a
+    # connection reset on the second page is raised here, and every other request reaches it.
     def reset_on_second_page(method, url, *args, **kwargs):
         if "$skiptoken=" in url or "%24skiptoken=" in url:
             raise requests.ConnectionError("connection reset by peer")

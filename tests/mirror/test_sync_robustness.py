@@ -60,7 +60,7 @@ def test_rejected_item_skips_only_itself(app, emulator, alice, monkeypatch):
         _file(emulator, alice.address, subject, "bob@fabrikam.example")
     real_upsert = sync_module.upsert_message
 
-    # A statement the database rejects, run for one item, stands in for any row the database
+    # A statement the database rejects, run for one item, represents any row the database
     # refuses; the failure and the rollback to the savepoint are the database's own.
     def upsert_or_fail(mailbox, item, graph, settings):
         if item.get("subject") == "Poison":
@@ -83,7 +83,7 @@ def test_unexpected_failure_skips_only_mailbox(app, emulator, alice, make_user, 
     _file(emulator, bob.address, "From Bob", "carol@northwind.example")
     real_run_delta = sync_module._run_delta
 
-    # A bug in the sync of one mailbox stands in for any unexpected error at this boundary.
+    # A bug in the sync of one mailbox represents any unexpected error at this boundary.
     def run_delta_failing_first(mailbox, *args):
         if mailbox.id == first.id:
             raise ValueError("simulated bug")

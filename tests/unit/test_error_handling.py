@@ -13,7 +13,7 @@ TOKEN = "kL0dPZt8Yw2cUq4mVb7nRj1sXa9eHf3gTi5oBy6uWzM"
 
 @pytest.fixture
 def broken_portal(monkeypatch):
-    # An unexpected exception inside the portal stands in for a bug; nothing else can make the
+    # An unexpected exception inside the portal simulates a bug; nothing else can make the
     # handler's catch-all branch run.
     def fail(token):
         raise RuntimeError("simulated bug")

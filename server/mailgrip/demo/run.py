@@ -182,7 +182,7 @@ def _print_new_codes(emulator, stop: threading.Event) -> None:
             log.warning("Reading the emulator outbox failed: %s", error)
             continue
         for mail in mails[seen:]:
-            # The outbox also holds the demo messages themselves; only codes are of interest.
+            # The outbox also contains the demo messages themselves; only codes are of interest.
             code = CODE_PATTERN.search(mail.get("body", ""))
             if code:
                 recipients = ", ".join(mail.get("to", []))

@@ -17,7 +17,7 @@ def register_web(app: Flask) -> None:
     from . import api, health, opens, portal, taskpane
 
     # The API authenticates with bearer tokens, which a browser never sends on its own, so
-    # cross-site request forgery does not apply to it; every form elsewhere carries a CSRF token.
+    # cross-site request forgery does not apply to it. Every form elsewhere has a CSRF token.
     csrf.exempt(api.bp)
     register_error_handlers(app)
     app.register_blueprint(health.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from werkzeug.routing import IntegerConverter
 
 # Row ids are PostgreSQL INTEGER columns (SQLite keeps them in 64 bits); a larger number can
-# name no row, and passing it to the database would fail instead of answering 404.
+# name no row, and passing it to the database would fail instead of returning 404.
 MAX_ROW_ID = 2**31 - 1
 
 

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def run_sync_once(app: Flask) -> None:
-    """Sync every mailbox once; failures are logged with the traceback, never raised."""
+    """Sync every mailbox once; an exception is logged with its traceback, not raised."""
     with app.app_context():
         try:
             sync_all(services().graph, current_settings())

@@ -52,7 +52,7 @@ def _count(count: DownloadCount) -> dict[str, Any]:
 
 
 def tracking_json(states: MessageStates, refresh_after_seconds: int) -> dict[str, Any]:
-    """The task pane's view of one message."""
+    """Build the task pane's view of one message."""
     message = states.message
     share = message.share
     files_by_id = {f.file.id: f.file for f in states.files}

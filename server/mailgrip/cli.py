@@ -1,4 +1,4 @@
-"""The ``mailgrip`` command: demo, serve, config-docs, the app's commands and ``db``."""
+"""The ``mailgrip`` command: demo, serve, manifest, dev-certs, config-docs, app commands, ``db``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,54 @@ def config_docs() -> None:
     from .config import settings_markdown
 
     click.echo(settings_markdown(), nl=False)
+
+
+@main.command("manifest", with_appcontext=False)
+@click.option(
+    "--base-url",
+    required=True,
+    help="https:// address where Outlook reaches this Mailgrip, such as https://mailgrip.example.org.",
+)
+@click.option(
+    "--client-id",
+    required=True,
+    help="Application (client) ID of Mailgrip's app registration in Microsoft Entra ID.",
+)
+@click.option(
+    "--send-mode",
+    default=None,
+    help="SendMode of OnMessageSend: PromptUser, SoftBlock or Block. "
+    "Default: MAILGRIP_SEND_MODE, else SoftBlock.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="File to write the manifest to. Default: standard output.",
+)
+def manifest(base_url: str, client_id: str, send_mode: str | None, output: str | None) -> None:
+    """Print the Outlook add-in manifest for a deployment of Mailgrip."""
+    import os
+
+    from .addin.manifest import ManifestError, ManifestOptions, render_manifest
+    from .config import setting_default
+
+    options = ManifestOptions(
+        base_url=base_url,
+        client_id=client_id,
+        addin_id=os.environ.get("MAILGRIP_ADDIN_ID") or setting_default("addin_id"),
+        send_mode=send_mode or os.environ.get("MAILGRIP_SEND_MODE") or setting_default("send_mode"),
+    )
+    try:
+        xml = render_manifest(options)
+    except ManifestError as error:
+        raise click.UsageError(str(error)) from None
+    if output is None:
+        click.echo(xml, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(xml)
 
 
 @main.command(with_appcontext=False)

@@ -17,17 +17,17 @@ ADDIN = Path(__file__).resolve().parents[2] / "addin"
 
 
 @pytest.fixture(scope="module")
-def node_modules() -> Path:
-    """The add-in's installed dev dependencies, from package-lock.json when missing."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
+def node() -> str:
+    """The path of ``node``, after installing the add-in's dev dependencies when missing."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
         pytest.skip("Node.js and npm are needed for the add-in's tests; install them")
-    folder = ADDIN / "node_modules"
-    if not (folder / "office-addin-mock").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ADDIN, check=True, timeout=600)
-    return folder
+    if not (ADDIN / "node_modules" / "office-addin-mock").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ADDIN, check=True, timeout=600)
+    return node
 
 
-def test_launch_events_in_node(node_modules, live_server, app, alice, api_token):
+def test_launch_events_in_node(node, live_server, app, alice, api_token):
     environment = {
         **os.environ,
         "MAILGRIP_URL": live_server.url,
@@ -35,7 +35,7 @@ def test_launch_events_in_node(node_modules, live_server, app, alice, api_token)
     }
 
     result = subprocess.run(
-        ["node", "--test", "test/"],
+        [node, "--test", "test/"],
         cwd=ADDIN,
         env=environment,
         capture_output=True,

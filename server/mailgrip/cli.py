@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask.cli import FlaskGroup
@@ -114,13 +115,64 @@ def serve(bind: str, workers: int, threads: int, migrate: bool) -> None:
 
 
 @main.command(with_appcontext=False)
-@click.option("--port", default=5000, show_default=True, help="Port of Mailgrip on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Port of Mailgrip on 127.0.0.1. Default: 5000, or 3000 with --https.",
+)
 @click.option("--emulator-port", default=0, help="Port of the emulator; 0 picks a free one.")
-def demo(port: int, emulator_port: int) -> None:
+@click.option(
+    "--https",
+    "use_https",
+    is_flag=True,
+    help="Serve https://localhost with the certificates of `mailgrip dev-certs`, so that "
+    "Outlook can load the add-in from this machine.",
+)
+@click.option(
+    "--certs",
+    "certs_dir",
+    default="certs",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the certificates that --https uses.",
+)
+def demo(port: int | None, emulator_port: int, use_https: bool, certs_dir: Path) -> None:
     """Run Mailgrip, the Microsoft 365 emulator and demo data on this machine, with no account."""
     from .demo.run import run_demo
+    from .devcerts import DevCertificates
 
-    run_demo(port=port, emulator_port=emulator_port)
+    if port is None:
+        port = 3000 if use_https else 5000
+    certificates = DevCertificates(certs_dir) if use_https else None
+    run_demo(port=port, emulator_port=emulator_port, certificates=certificates)
+
+
+@main.command("dev-certs", with_appcontext=False)
+@click.option(
+    "--dir",
+    "folder",
+    default="certs",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the PEM files to.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace existing files; the new CA must then be trusted again."
+)
+def dev_certs(folder: Path, force: bool) -> None:
+    """Create a local CA and a certificate for localhost, 127.0.0.1 and ::1."""
+    from .devcerts import DevCertificatesExist, create_dev_certificates
+
+    try:
+        files = create_dev_certificates(folder, force=force)
+    except DevCertificatesExist as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"CA certificate:     {files.ca_cert}")
+    click.echo(f"Server certificate: {files.server_cert} (key {files.server_key})")
+    click.echo("")
+    click.echo("Trust the CA certificate on this machine, then run: mailgrip demo --https")
+    click.echo("docs/deployment.md explains how to trust it and sideload the add-in.")
 
 
 if __name__ == "__main__":

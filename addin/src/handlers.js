@@ -31,8 +31,8 @@
   /** The send handler ran out of its time budget. */
   class DeadlineExceeded extends Error {}
 
-  // NOTE: Office SSO through OfficeRuntime.auth; nested app authentication (MSAL) replaces it
-  // where the task pane's sign-in provides a token source with `configure({getToken})`.
+  // NOTE: the default token comes from Office SSO (OfficeRuntime.auth). Nested app
+  // authentication (MSAL) can replace it through `configure({getToken})`.
   async function officeToken() {
     return root.OfficeRuntime.auth.getAccessToken({ allowSignInPrompt: false, allowConsentPrompt: false });
   }
@@ -40,8 +40,8 @@
   const settings = {
     apiUrl: null,
     outagePolicy: "refuse",
-    // NOTE: Outlook ends an event handler that runs for about five minutes (guessed from
-    // Microsoft's event-based activation docs); two minutes leaves room to complete.
+    // NOTE: an estimate. How long Outlook lets a Smart Alerts handler run was not checked
+    // against Microsoft's documentation; two minutes is meant to stay well inside it.
     sendBudgetMs: 120000,
     messages: {},
     getToken: officeToken,

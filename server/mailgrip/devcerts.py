@@ -1,7 +1,7 @@
 """Local TLS material for sideloading the add-in: a development CA and a localhost certificate.
 
 Outlook loads add-ins only over HTTPS, so ``mailgrip demo --https`` needs a certificate that
-the machine trusts. ``mailgrip dev-certs`` creates a CA of its own for this machine; the user
+the machine trusts. ``mailgrip dev-certs`` creates a CA of its own for this machine. The user
 trusts that CA once, and it signs the certificate for ``localhost``, ``127.0.0.1`` and ``::1``.
 """
 
@@ -20,8 +20,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KEY_SIZE = 2048
 CA_VALIDITY = dt.timedelta(days=3650)
-# Apple platforms reject TLS server certificates valid for more than 825 days; 397 days also
-# meets the CA/Browser Forum limit that browsers apply to public certificates.
+# Apple platforms reject TLS server certificates valid for more than 825 days, and 397 days
+# also meets the CA/Browser Forum limit that browsers apply to public certificates.
 SERVER_VALIDITY = dt.timedelta(days=397)
 DNS_NAMES = ("localhost",)
 IP_ADDRESSES = ("127.0.0.1", "::1")

@@ -1,7 +1,7 @@
 """The add-in's launch-event code, run by Node's test runner against this live Mailgrip.
 
 The JavaScript tests (addin/test/) mock only Outlook's item with office-addin-mock, because
-Outlook cannot run here; every upload and share goes to the real server started below.
+Outlook cannot run here. Every upload and share goes to the real server started below.
 """
 
 from __future__ import annotations

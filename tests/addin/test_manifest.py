@@ -1,14 +1,21 @@
 """Offline checks of the add-in manifest, since Microsoft's own validator is an online service.
 
-Every render is checked for: well-formed XML; every ``resid`` resolving to a resource of the
-right kind; unique ids; every URL on HTTPS under the base URL; the elements Outlook needs; and
-validity against the XSD files in ``schema/``. Those schemas are written down from Microsoft's
-open specification of the manifest, [MS-OWEMXML], and cover only the parts Mailgrip uses: the
-MailApp root with its localized settings, ItemRead form and activation rules; the
-VersionOverrides 1.0 wrapper; and in VersionOverrides 1.1 the requirement sets, the MailHost
-runtime with its JavaScript override, the MessageReadCommandSurface button that shows a task
-pane, the LaunchEvent extension point with SendMode, resources with locale overrides and
-length limits, and WebApplicationInfo.
+Each render must be well-formed XML, and every ``resid`` must name a resource of the right kind.
+Ids are unique, every URL is HTTPS under the base URL, and the elements Outlook needs are there.
+The render must also be valid against the XSD files in ``schema/``.
+
+Those schemas are written down from Microsoft's open specification of the manifest,
+[MS-OWEMXML], and cover only the parts Mailgrip uses:
+
+- the MailApp root with its localized settings, ItemRead form and activation rules;
+- the VersionOverrides 1.0 wrapper;
+- in VersionOverrides 1.1: the requirement sets, the MailHost runtime with its JavaScript
+  override, the MessageReadCommandSurface button that shows a task pane, the LaunchEvent
+  extension point with SendMode, resources with locale overrides and length limits, and
+  WebApplicationInfo.
+
+Other extension points, controls, forms and rules are not in the schemas, so a manifest that
+uses them fails validation until the schemas grow.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-# SendMode of the OnMessageSend launch event ([MS-OWEMXML] 2.3.67 LaunchEventSendMode):
-# PromptUser lets the user send anyway; SoftBlock lets the add-in decide and sends when the
-# add-in is unavailable; Block also blocks the send when the add-in fails or is unavailable.
+# SendMode of the OnMessageSend launch event ([MS-OWEMXML] 2.3.67 LaunchEventSendMode).
+# PromptUser lets the user send anyway. SoftBlock lets the add-in decide, and sends when the
+# add-in is unavailable. Block also blocks the send when the add-in fails or is unavailable.
 SEND_MODES = ("PromptUser", "SoftBlock", "Block")
 
 # The committed manifest.xml is this render, for sideloading against `mailgrip demo --https`.
@@ -44,7 +44,7 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class ManifestOptions:
-    """What differs between deployments of the manifest."""
+    """The values that differ between deployments of the manifest."""
 
     base_url: str
     client_id: str

@@ -159,7 +159,7 @@ def receive_chunk(
 
     :raise BadRequest: the body length differs from the range, or the body ended early.
     :raise Conflict: the chunk does not start at the number of bytes received, or the upload
-        is already complete; ``receivedBytes`` in the detail says where to continue.
+        is already complete. ``receivedBytes`` in the detail is where to continue.
     """
     if content_length != chunk.length:
         raise BadRequest(
@@ -192,8 +192,8 @@ def _complete(upload: Upload, storage: Storage) -> None:
     """Turn the received bytes into a file of the share, named uniquely within it."""
     share = upload.share
     stored = storage.finish_partial(upload.storage_key)
-    taken = [file.display_name for file in share.files]
-    name = unique_names([*taken, upload.display_name])[-1]
+    existing_names = [file.display_name for file in share.files]
+    name = unique_names([*existing_names, upload.display_name])[-1]
     file = File(
         display_name=name,
         size=stored.size,

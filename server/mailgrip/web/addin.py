@@ -114,8 +114,8 @@ def commands_page():
 def launch_event_script():
     """Serve the handlers with this server's settings in front of them.
 
-    The manifest names this URL without a version for classic Outlook, which must then
-    revalidate it; the page names it with ``v``, which may be kept for a year.
+    The manifest names this URL without a version for classic Outlook, which must revalidate
+    it. The page names it with ``v``, and that copy may be kept for a year.
     """
     text, version = script_bundle()
     config = json.dumps(_runtime_config(), ensure_ascii=False)

@@ -30,7 +30,7 @@ from .representation import iso
 @bp.get("/shares/<share_id>")
 @require_caller
 def get_share(share_id: str):
-    """Return a share of the caller with its files and uploads; its link is never shown again.
+    """Return a share of the caller with its files and uploads, but not its link.
 
     :raise 404: no such share among the caller's.
     """

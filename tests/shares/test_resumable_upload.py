@@ -362,3 +362,18 @@ def test_routes_need_token(live_server, app, alice_headers):
     response = requests.get(f"{live_server.url}/api/shares/{share['id']}", timeout=30)
 
     assert response.status_code == 401
+
+
+def test_chunked_body_needs_length(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()
+
+    response = requests.put(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        data=iter([b"ab", b"cd"]),
+        headers={**alice_headers, "Content-Range": "bytes 0-3/4"},
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert "Content-Length: 4" in response.json()["message"]

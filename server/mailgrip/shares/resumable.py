@@ -161,6 +161,11 @@ def receive_chunk(
     :raise Conflict: the chunk does not start at the number of bytes received, or the upload
         is already complete. ``receivedBytes`` in the detail is where to continue.
     """
+    if content_length is None:
+        raise BadRequest(
+            f"The chunk has no Content-Length; send it with Content-Length: {chunk.length}, the "
+            "length that its Content-Range announces."
+        )
     if content_length != chunk.length:
         raise BadRequest(
             f"The body has {content_length} bytes but Content-Range announces {chunk.length}; "

@@ -26,6 +26,8 @@
     }
   }
 
+  // NOTE: classic Outlook's JavaScript-only runtime could not be tried here. This code assumes
+  // it offers fetch, AbortController and atob, as browsers and Node do.
   function createClient({ apiUrl, token, fetchImpl }) {
     const doFetch = fetchImpl || root.fetch.bind(root);
 
@@ -36,6 +38,7 @@
       if (json !== undefined) {
         allHeaders["Content-Type"] = "application/json";
       }
+
       let response;
       try {
         response = await doFetch(apiUrl + path, {
@@ -49,6 +52,7 @@
       } finally {
         clearTimeout(timer);
       }
+
       if (response.status === 204) {
         return null;
       }
@@ -61,6 +65,7 @@
       if (response.ok) {
         return payload;
       }
+
       const message = (payload && payload.message) || `${method} ${path} returned HTTP ${response.status}`;
       if (response.status === 401 || response.status === 403 || response.status >= 500) {
         throw new MailgripUnavailable(message, response.status);

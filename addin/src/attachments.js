@@ -1,4 +1,5 @@
-// Which attachments Mailgrip replaces with a link, and getting each one into the draft share.
+// Attachment handling: the choice of which ones Mailgrip replaces with a link, and their upload
+// into the draft share.
 (function (root) {
   "use strict";
   const Mailgrip = (root.Mailgrip = root.Mailgrip || {});
@@ -57,6 +58,7 @@
       throw new Error(`Attachment ${attachment.name} came as ${content.format}, not base64.`);
     }
     const bytes = decodeBase64(content.content);
+
     let upload;
     if (entry) {
       upload = await client.uploadStatus(current.shareId, entry.uploadId);
@@ -70,6 +72,7 @@
       current.uploads[attachment.id] = entry;
       await state.save(item, current);
     }
+
     const done = await api.sendBytes(client, current.shareId, upload, bytes, (received, size) =>
       onProgress(attachment, received, size),
     );

@@ -19,7 +19,7 @@
       .replace(/'/g, "&#39;");
   }
 
-  /** Format a size in bytes with SI units, as Outlook shows attachment sizes. */
+  /** Format a size in bytes with SI units (1 kB is 1000 bytes). */
   function formatSize(bytes) {
     if (bytes < 1000) {
       return `${bytes} bytes`;
@@ -39,7 +39,8 @@
     const items = files
       .map((file) => `<li><a href="${link}">${escapeHtml(file.name)}</a> (${formatSize(file.size)})</li>`)
       .join("");
-    // The image is the open-tracking pixel; one URL per message, so it cannot tell recipients apart.
+    // The image is the open-tracking pixel. It has one URL per message, so it cannot tell
+    // recipients apart.
     return (
       `<div id="${BLOCK_ID}" style="border:1px solid #c8c6c4;padding:8px 12px;margin:12px 0;">` +
       `<p style="margin:0 0 4px 0;"><strong>${escapeHtml(messages.blockTitle)}</strong></p>` +

@@ -1,5 +1,5 @@
-// What the launch events remember about one message being composed, kept in the item's
-// session data because Outlook may start a new runtime for each event.
+// The state of one message being composed, kept in the item's session data because Outlook may
+// start a new runtime for each event.
 (function (root) {
   "use strict";
   const Mailgrip = (root.Mailgrip = root.Mailgrip || {});

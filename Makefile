@@ -9,10 +9,11 @@ POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test test-sqlite test-postgres lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml addin/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	cd addin && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -33,4 +34,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check server emulator tests
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache addin/node_modules

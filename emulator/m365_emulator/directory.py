@@ -93,6 +93,9 @@ class EmulatorConfig:
     tenant_id: str = TENANT_ID
     base_url: str = ""
     mailgrip_url: str = "http://127.0.0.1:5000"
+    # PEM file of the CA that signed Mailgrip's certificate, when Mailgrip serves https with a
+    # development CA (`mailgrip demo --https`); None trusts the system's CAs.
+    mailgrip_ca: str | None = None
     addin_id: str = DEFAULT_ADDIN_ID
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -104,8 +107,13 @@ class EmulatorConfig:
     def graph_base(self) -> str:
         return f"{self.base_url}/v1.0"
 
-    def update(self, mailgrip_url: str | None = None, addin_id: str | None = None) -> None:
-        """Change where Mailgrip listens or the add-in id.
+    def update(
+        self,
+        mailgrip_url: str | None = None,
+        addin_id: str | None = None,
+        mailgrip_ca: str | None = None,
+    ) -> None:
+        """Change where Mailgrip listens, the CA its certificate is from, or the add-in id.
 
         :raise ValueError: ``mailgrip_url`` is not an http(s) URL on a loopback host; the
             emulator sends requests only to this machine.
@@ -124,3 +132,5 @@ class EmulatorConfig:
                 self.mailgrip_url = mailgrip_url.rstrip("/")
             if addin_id is not None:
                 self.addin_id = addin_id.strip("{} ").lower()
+            if mailgrip_ca is not None:
+                self.mailgrip_ca = mailgrip_ca

@@ -57,7 +57,9 @@ def _format_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _upload(mailgrip_url: str, token: str, files: list[Attachment]) -> Share:
+def _upload(
+    mailgrip_url: str, token: str, files: list[Attachment], ca_file: str | None = None
+) -> Share:
     url = f"{mailgrip_url}/api/shares"
     parts = [
         ("files", (item.name, item.content, item.content_type or "application/octet-stream"))
@@ -69,6 +71,7 @@ def _upload(mailgrip_url: str, token: str, files: list[Attachment]) -> Share:
             files=parts,
             headers={"Authorization": f"Bearer {token}"},
             timeout=UPLOAD_TIMEOUT_SECONDS,
+            verify=ca_file or True,
         )
     except requests.RequestException as error:
         raise MailgripUploadFailed(f"POST {url} failed: {error}") from error
@@ -144,7 +147,7 @@ def send_from_outlook(emulator: Emulator, user: User, raw: bytes, filename: str)
             MAILGRIP_CLIENT_ID,
             [API_SCOPE],
         )
-        share = _upload(config.mailgrip_url, token, files)
+        share = _upload(config.mailgrip_url, token, files, config.mailgrip_ca)
         rewrite_for_share(message, share, files, config.addin_id)
     own_address = EmailAddress(user.display_name, user.address)
     message.from_ = message.from_ or own_address

@@ -142,9 +142,14 @@ class EmulatorServer:
 
     # Tenant and mailboxes
 
-    def configure(self, mailgrip_url: str | None = None, addin_id: str | None = None) -> None:
-        """Set Mailgrip's base URL (loopback only) and the add-in id."""
-        self.emulator.config.update(mailgrip_url, addin_id)
+    def configure(
+        self,
+        mailgrip_url: str | None = None,
+        addin_id: str | None = None,
+        mailgrip_ca: str | None = None,
+    ) -> None:
+        """Set Mailgrip's base URL (loopback only), the CA of its certificate and the add-in id."""
+        self.emulator.config.update(mailgrip_url, addin_id, mailgrip_ca)
 
     def create_user(self, address: str, display_name: str, password: str) -> dict[str, str]:
         """Create a user with a mailbox, or update the name and password of an existing one."""

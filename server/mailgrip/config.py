@@ -181,6 +181,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Id of the Outlook add-in in its manifest; it names the custom-property container.",
     ),
     Setting(
+        "send_mode",
+        _parse_str,
+        "SoftBlock",
+        "SendMode of the add-in's OnMessageSend event in a rendered manifest: `PromptUser` (the "
+        "user may send anyway), `SoftBlock` (sends when the add-in cannot load) or `Block`.",
+    ),
+    Setting(
+        "outage_policy",
+        _parse_str,
+        "refuse",
+        "What the add-in does at send when Mailgrip cannot be reached or sign-in fails: "
+        "`refuse` (the send is blocked, so files never go out as attachments) or "
+        "`send_untracked` (the message goes out with its attachments and no tracking).",
+    ),
+    Setting(
         "demo_signin",
         _parse_bool,
         False,
@@ -198,6 +213,13 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Folder with the task pane's `templates/` and `static/`, read when the process starts. "
         "Default: `taskpane/` of the source tree.",
+    ),
+    Setting(
+        "addin_dir",
+        _parse_str,
+        "",
+        "Folder with the add-in's `commands.html`, `src/` and `assets/`, read from the "
+        "environment when the process starts. Default: `addin/` of the source tree.",
     ),
     Setting("log_level", _parse_str, "INFO", "Root log level."),
 )
@@ -238,6 +260,8 @@ class Settings:
             )
         if values["env"] == "production":
             _check_production(values, environ)
+        _check_choice(values, "send_mode", ("PromptUser", "SoftBlock", "Block"))
+        _check_choice(values, "outage_policy", ("refuse", "send_untracked"))
         if not values["secret_key"]:
             values["secret_key"] = _read_or_create_secret(instance / "secret_key")
         if not values["database_url"]:
@@ -276,6 +300,19 @@ def settings_markdown() -> str:
             default += " (secret)"
         lines.append(f"| `{setting.variable}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"
+
+
+def _check_choice(values: dict[str, Any], attribute: str, choices: tuple[str, ...]) -> None:
+    if values[attribute] not in choices:
+        raise ConfigError(
+            f"MAILGRIP_{attribute.upper()}={values[attribute]!r} is not valid; use "
+            f"{' or '.join(choices)}."
+        )
+
+
+def setting_default(attribute: str) -> Any:
+    """Return the default of one setting, for commands that run without the whole settings."""
+    return next(setting.default for setting in SETTINGS if setting.attribute == attribute)
 
 
 # A secret key shorter than this is guessable enough to forge portal sessions.

@@ -33,6 +33,13 @@ class NotFound(MailgripError):
     code = "not_found"
 
 
+class Conflict(MailgripError):
+    """The request does not fit the resource's current state, such as a chunk at a wrong offset."""
+
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(MailgripError):
     status = 413
     code = "payload_too_large"

@@ -3,7 +3,7 @@
 from .access.models import Block
 from .audit import AuditRecord
 from .mirror.models import Mailbox, Message, Recipient
-from .shares.models import File, Share
+from .shares.models import File, Share, Upload
 from .tracking.models import Event
 from .verification.models import VerificationCode
 
@@ -16,5 +16,6 @@ __all__ = [
     "Message",
     "Recipient",
     "Share",
+    "Upload",
     "VerificationCode",
 ]

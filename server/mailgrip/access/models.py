@@ -16,9 +16,7 @@ class Block(db.Model):
     """A block of scope ``all``, ``recipient`` or ``file``; a lifted block stays as history."""
 
     __tablename__ = "block"
-    __table_args__ = (
-        sa.CheckConstraint("scope IN ('all', 'recipient', 'file')", name="scope"),
-    )
+    __table_args__ = (sa.CheckConstraint("scope IN ('all', 'recipient', 'file')", name="scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     share_id: Mapped[str] = mapped_column(sa.ForeignKey("share.id"), index=True)

@@ -9,6 +9,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import threading
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from werkzeug.serving import make_server
 
 from .. import create_app
 from ..config import Settings
+from ..devcerts import DevCertificates
 from ..http import TimeoutSession
 from ..worker.periodic import PeriodicSync, run_sync_once
 from .messages import DEMO_MESSAGES, SENDER, build_demo_message
@@ -34,10 +36,16 @@ def demo_instance_path() -> Path:
     return Path(base) / "demo"
 
 
-def run_demo(port: int, emulator_port: int = 0) -> None:
-    """Run the whole product on this machine until interrupted."""
+def run_demo(
+    port: int, emulator_port: int = 0, certificates: DevCertificates | None = None
+) -> None:
+    """Run the whole product on this machine until interrupted.
+
+    :param certificates: serve ``https://localhost`` with these; None serves plain HTTP.
+    """
     from m365_emulator.server import EmulatorServer
 
+    ssl_context = _ssl_context(certificates) if certificates is not None else None
     # Take the port before emptying the folder: a demo already running there keeps its files.
     listener = _listen(port)
     folder = demo_instance_path()
@@ -47,15 +55,20 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
 
     emulator = EmulatorServer(state_dir=folder / "emulator", port=emulator_port)
     emulator.start()
-    public_url = f"http://127.0.0.1:{port}"
+    public_url = f"https://localhost:{port}" if ssl_context else f"http://127.0.0.1:{port}"
     app = create_app(
         Settings.from_env(folder, _demo_environ(emulator, folder, public_url)),
         instance_path=str(folder),
     )
     _migrate(app)
-    server = make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno())
+    server = make_server(
+        "127.0.0.1", port, app, threaded=True, fd=listener.fileno(), ssl_context=ssl_context
+    )
     threading.Thread(target=server.serve_forever, name="mailgrip-http", daemon=True).start()
-    emulator.configure(mailgrip_url=public_url)
+    emulator.configure(
+        mailgrip_url=public_url,
+        mailgrip_ca=str(certificates.ca_cert) if certificates is not None else None,
+    )
 
     password = secrets.token_urlsafe(9)
     emulator.create_user(SENDER[1], SENDER[0], password)
@@ -80,6 +93,30 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
     server.shutdown()
     emulator.stop()
     click.echo("Stopped.")
+
+
+def _ssl_context(certificates: DevCertificates) -> ssl.SSLContext:
+    """Load the localhost certificate and key.
+
+    :raise click.ClickException: they are missing or unreadable.
+    """
+    missing = [
+        path for path in (certificates.server_cert, certificates.server_key) if not path.is_file()
+    ]
+    if missing:
+        raise click.ClickException(
+            f"{missing[0]} does not exist; create the certificates with: mailgrip dev-certs "
+            f"--dir {certificates.folder}"
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certificates.server_cert, certificates.server_key)
+    except (OSError, ssl.SSLError) as error:
+        raise click.ClickException(
+            f"Loading {certificates.server_cert} failed ({error}); create new certificates "
+            "with: mailgrip dev-certs --force"
+        ) from None
+    return context
 
 
 def _listen(port: int) -> socket.socket:
@@ -169,6 +206,11 @@ def _print_urls(public_url: str, emulator, password: str, links: list[tuple[str,
     click.echo(f"  and listed as JSON at {emulator.base_url}/_emulator/outbox")
     click.echo(f"  (served with the emulator's local CA: curl --cacert {emulator.ca_path} …).")
     click.echo("")
+    if public_url.startswith("https://"):
+        click.echo("  Outlook add-in: sideload manifest.xml, or for another port the output of")
+        command = f"mailgrip manifest --base-url {public_url} --client-id {emulator.client_id}"
+        click.echo(f"    {command}")
+        click.echo("")
     click.echo("Press Ctrl-C to stop.")
 
 

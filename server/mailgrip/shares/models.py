@@ -50,3 +50,25 @@ class File(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     share: Mapped[Share] = relationship(back_populates="files")
+
+
+class Upload(db.Model):
+    """A file that a client sends in chunks into a share; ``file`` is set once it is complete.
+
+    The bytes received so far are kept as a partial object under ``storage_key``, and become
+    the file's stored object under the same key when the last byte arrives.
+    """
+
+    __tablename__ = "upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    share_id: Mapped[str] = mapped_column(sa.ForeignKey("share.id"), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(255))
+    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("file.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    share: Mapped[Share] = relationship()
+    file: Mapped[File | None] = relationship()

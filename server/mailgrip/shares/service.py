@@ -47,23 +47,9 @@ def create_share(
     """
     if not uploads:
         raise BadRequest("Add at least one file: send each file as a multipart part named 'files'.")
-    if verification not in VERIFICATION_POLICIES:
-        raise BadRequest(
-            f"verification={verification!r} is not valid; use 'code' or 'none'.",
-            field="verification",
-        )
-
-    settings = current_settings()
-    link_token, link_hash = new_token()
-    open_token, open_hash = new_token()
-    share = Share(
-        id=uuid.uuid4().hex,
-        owner_mailbox_id=owner.id,
-        link_token_hash=link_hash,
-        open_token_hash=open_hash,
-        verification=verification,
-        expires_at=utcnow() + timedelta(days=settings.share_lifetime_days),
-    )
+    _check_verification(verification)
+    created = _add_share(owner, verification)
+    share = created.share
     names = unique_names([clean_name(upload.filename) for upload in uploads])
     for name, upload in zip(names, uploads, strict=True):
         share.files.append(
@@ -75,9 +61,46 @@ def create_share(
                 storage_key=upload.stored.key,
             )
         )
-    db.session.add(share)
     db.session.flush()
     log.info("Share %s created by mailbox %s with %d files", share.id, owner.id, len(uploads))
+    return created
+
+
+def create_draft_share(owner: Mailbox, *, verification: str = "code") -> CreatedShare:
+    """Add a share without files, which resumable uploads then fill; the caller commits.
+
+    The add-in creates it while the user composes, so its link can go into the message at send.
+
+    :raise BadRequest: ``verification`` is not a known policy.
+    """
+    _check_verification(verification)
+    created = _add_share(owner, verification)
+    db.session.flush()
+    log.info("Draft share %s created by mailbox %s", created.share.id, owner.id)
+    return created
+
+
+def _check_verification(verification: str) -> None:
+    if verification not in VERIFICATION_POLICIES:
+        raise BadRequest(
+            f"verification={verification!r} is not valid; use 'code' or 'none'.",
+            field="verification",
+        )
+
+
+def _add_share(owner: Mailbox, verification: str) -> CreatedShare:
+    settings = current_settings()
+    link_token, link_hash = new_token()
+    open_token, open_hash = new_token()
+    share = Share(
+        id=uuid.uuid4().hex,
+        owner_mailbox_id=owner.id,
+        link_token_hash=link_hash,
+        open_token_hash=open_hash,
+        verification=verification,
+        expires_at=utcnow() + timedelta(days=settings.share_lifetime_days),
+    )
+    db.session.add(share)
     return CreatedShare(
         share=share,
         link=f"{settings.public_url}/s/{link_token}",
@@ -121,4 +144,3 @@ def share_recipient(share: Share, recipient_id: int) -> Recipient | None:
         .join(Message, Recipient.message_id == Message.id)
         .where(Message.share_id == share.id, Recipient.id == recipient_id)
     )
-

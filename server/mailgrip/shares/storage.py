@@ -6,6 +6,7 @@ downloads) fits the same interface; only ``FileSystemStorage`` exists so far.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
@@ -44,6 +45,14 @@ class SizeLimitExceeded(Exception):
 
 class StoredObjectMissing(Exception):
     """No bytes are stored under a key that the database refers to."""
+
+
+class OffsetMismatch(Exception):
+    """A chunk does not start where the partial object ends; ``size`` is where it ends."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the partial object is {size} bytes long")
+        self.size = size
 
 
 def new_key() -> str:
@@ -121,6 +130,30 @@ class Storage(ABC):
     def delete(self, key: str) -> None:
         """Remove the object; a key with nothing stored under it is ignored."""
 
+    @abstractmethod
+    def partial_size(self, key: str) -> int:
+        """Return how many bytes the partial object ``key`` has; 0 when it does not exist."""
+
+    @abstractmethod
+    def append_partial(self, key: str, offset: int, stream: BinaryIO, length: int) -> int:
+        """Append exactly ``length`` bytes from ``stream`` to the partial object at ``offset``.
+
+        Concurrent appends to one key are serialized, so two clients that resume at the same
+        offset cannot interleave their bytes.
+
+        :return: the partial object's new size.
+        :raise OffsetMismatch: the partial object does not end at ``offset``.
+        :raise EOFError: ``stream`` ended early; the bytes read are kept, so a client resumes.
+        """
+
+    @abstractmethod
+    def finish_partial(self, key: str) -> StoredObject:
+        """Make the partial object readable under ``key`` and return its size and SHA-256."""
+
+    @abstractmethod
+    def delete_partial(self, key: str) -> None:
+        """Remove the partial object; a key without one is ignored."""
+
     def save(self, stream: BinaryIO, limit: int | None = None) -> StoredObject:
         """Copy ``stream`` into a new object in chunks, never holding it whole in memory.
 
@@ -162,6 +195,55 @@ class FileSystemStorage(Storage):
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def partial_size(self, key: str) -> int:
+        try:
+            return self._partial_path(key).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def append_partial(self, key: str, offset: int, stream: BinaryIO, length: int) -> int:
+        path = self._partial_path(key)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as handle:
+            # An exclusive lock held while checking the size and writing makes the check and
+            # the append one step for every process that shares this folder.
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            size = os.fstat(handle.fileno()).st_size
+            if size != offset:
+                raise OffsetMismatch(size)
+            remaining = length
+            while remaining:
+                chunk = stream.read(min(READ_CHUNK_BYTES, remaining))
+                if not chunk:
+                    handle.flush()
+                    raise EOFError(f"the body ended {remaining} bytes early")
+                handle.write(chunk)
+                remaining -= len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+            return size + length
+
+    def finish_partial(self, key: str) -> StoredObject:
+        partial = self._partial_path(key)
+        digest = hashlib.sha256()
+        size = 0
+        with partial.open("rb") as handle:
+            while chunk := handle.read(READ_CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+        final = self.path(key)
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(partial, final)
+        return StoredObject(key, size, digest.hexdigest())
+
+    def delete_partial(self, key: str) -> None:
+        self._partial_path(key).unlink(missing_ok=True)
+
+    def _partial_path(self, key: str) -> Path:
+        self.path(key)  # validates the key
+        return self.root / ".resumable" / key
 
     def path(self, key: str) -> Path:
         """Return the file of ``key``.

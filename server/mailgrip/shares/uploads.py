@@ -159,9 +159,7 @@ class _Receiver:
                 ) from None
             except UnicodeDecodeError as error:
                 # The decoder reads each part header line as UTF-8.
-                raise BadRequest(
-                    _header_encoding_message(error, self._parts_started + 1)
-                ) from None
+                raise BadRequest(_header_encoding_message(error, self._parts_started + 1)) from None
             except ValueError as error:
                 raise BadRequest(
                     "The request body is not valid multipart/form-data, because "

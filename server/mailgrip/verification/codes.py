@@ -102,8 +102,9 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
     recipient = find_recipient(share, address)
     denial = share_wide_denial(share, recipient, now)
     if denial is not None:
-        log.info("Code request for share %s rejected, because no file is available: %s",
-                 share.id, denial)
+        log.info(
+            "Code request for share %s rejected, because no file is available: %s", share.id, denial
+        )
         return CodeRequest("unavailable", recipient, denial)
     if recipient is None and linked_message(share) is None:
         log.info("Code requested for share %s before its message was mirrored", share.id)
@@ -115,8 +116,9 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
         return CodeRequest("not_recipient")
     _lock_recipient(recipient)
     if _codes_sent_since(share, recipient, now - timedelta(hours=1)) >= MAX_CODES_PER_HOUR:
-        log.warning("Code request for recipient %s of share %s over the hourly cap",
-                    recipient.id, share.id)
+        log.warning(
+            "Code request for recipient %s of share %s over the hourly cap", recipient.id, share.id
+        )
         return CodeRequest("too_many", recipient)
 
     code = issue_code(share, recipient, now)
@@ -124,8 +126,9 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
         _send_code(share, recipient, code)
     except (MailgripError, requests.RequestException) as error:
         db.session.rollback()
-        log.error("Sending a code to recipient %s of share %s failed: %s",
-                  recipient.id, share.id, error)
+        log.error(
+            "Sending a code to recipient %s of share %s failed: %s", recipient.id, share.id, error
+        )
         return CodeRequest("not_sent", recipient)
     record_event("code_sent", share, recipient=recipient)
     return CodeRequest("sent", recipient)
@@ -282,13 +285,16 @@ def _lock_recipient(recipient: Recipient) -> None:
 
 
 def _codes_sent_since(share: Share, recipient: Recipient, since: datetime) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(VerificationCode.id)).where(
-            VerificationCode.share_id == share.id,
-            VerificationCode.recipient_id == recipient.id,
-            VerificationCode.created_at >= since,
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(VerificationCode.id)).where(
+                VerificationCode.share_id == share.id,
+                VerificationCode.recipient_id == recipient.id,
+                VerificationCode.created_at >= since,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _send_code(share: Share, recipient: Recipient, code: str) -> None:

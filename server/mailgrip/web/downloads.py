@@ -70,8 +70,11 @@ def send_download(
             request.headers.get("Range"), request.headers.get("If-Range"), file
         )
     except RangeNotSatisfiable:
-        response = Response(gettext("The requested range is not within the file."), 416,
-                            content_type="text/plain; charset=utf-8")
+        response = Response(
+            gettext("The requested range is not within the file."),
+            416,
+            content_type="text/plain; charset=utf-8",
+        )
         response.headers["Content-Range"] = f"bytes */{file.size}"
         return response
     try:
@@ -90,8 +93,11 @@ def _file_response(
     # Opened here rather than in the stream, so that a missing object fails before the headers.
     reader = current_storage().open(file.storage_key, byte_range.start, length)
     body = _stream(share, file, recipient, reader, length, None if whole else byte_range)
-    response = Response(stream_with_context(body), 200 if whole else 206,
-                        content_type=served_content_type(file.content_type))
+    response = Response(
+        stream_with_context(body),
+        200 if whole else 206,
+        content_type=served_content_type(file.content_type),
+    )
     response.call_on_close(reader.close)
     response.content_length = length
     response.headers["Content-Disposition"] = content_disposition(file.display_name)
@@ -193,8 +199,12 @@ def _gone(share: Share, file: File, recipient: Recipient | None, back_url: str) 
     The reason "missing" is only an event detail, not a reason of ``decide``, because the
     access decision allowed the download.
     """
-    log.error("Stored object %s of file %s of share %s is missing, so the download failed",
-              file.storage_key, file.id, share.id)
+    log.error(
+        "Stored object %s of file %s of share %s is missing, so the download failed",
+        file.storage_key,
+        file.id,
+        share.id,
+    )
     _record_denial(share, file, recipient, {"reason": "missing"})
     db.session.commit()
     page = render_template(
@@ -231,16 +241,26 @@ def _stream(
                     detail = {"reason": decision.reason, "interrupted": True, "bytes_sent": sent}
                     _record_denial(share, file, recipient, detail)
                     db.session.commit()
-                    log.info("Download of file %s of share %s stopped after %d bytes: %s",
-                             file.id, share.id, sent, decision.reason)
+                    log.info(
+                        "Download of file %s of share %s stopped after %d bytes: %s",
+                        file.id,
+                        share.id,
+                        sent,
+                        decision.reason,
+                    )
                     return
                 # The check only reads. Ending its transaction returns the connection to the
                 # pool, so a slow download does not hold one for its whole length.
                 db.session.rollback()
                 chunk = reader.read(min(CHUNK_BYTES, length - sent))
                 if not chunk:
-                    log.error("Stored file %s of share %s ended after %d of %d bytes",
-                              file.id, share.id, sent, length)
+                    log.error(
+                        "Stored file %s of share %s ended after %d of %d bytes",
+                        file.id,
+                        share.id,
+                        sent,
+                        length,
+                    )
                     return
                 sent += len(chunk)
                 if sent == length:
@@ -248,8 +268,12 @@ def _stream(
                 yield chunk
         except GeneratorExit:
             # The client went away; a partial download is neither a download nor a denial.
-            log.info("Download of file %s of share %s abandoned by the client after %d bytes",
-                     file_id, share_id, sent)
+            log.info(
+                "Download of file %s of share %s abandoned by the client after %d bytes",
+                file_id,
+                share_id,
+                sent,
+            )
             raise
 
     if length == 0:
@@ -259,9 +283,11 @@ def _stream(
 def _record_completion(
     share: Share, file: File, recipient: Recipient | None, byte_range: ByteRange | None, sent: int
 ) -> None:
-    detail = {} if byte_range is None else {
-        "range": f"bytes {byte_range.start}-{byte_range.end}/{file.size}"
-    }
+    detail = (
+        {}
+        if byte_range is None
+        else {"range": f"bytes {byte_range.start}-{byte_range.end}/{file.size}"}
+    )
     if completes_download(file, byte_range):
         record_event("downloaded", share, recipient=recipient, file=file, detail=detail)
     record_audit(_actor(recipient), "download", share.id, file_id=file.id, bytes=sent, **detail)

@@ -49,25 +49,43 @@ _SHARE_WIDE_REASONS = ("blocked_all", "blocked_recipient", "expired")
 _SIZE_UNITS = ("digital-kilobyte", "digital-megabyte", "digital-gigabyte", "digital-terabyte")
 # Status, title and message of the page for each outcome of a code request except "sent".
 _CODE_REQUEST_PAGES = {
-    "invalid_address": (400, lazy_gettext("This email address is not valid"), lazy_gettext(
-        "The address contains an invisible control character, which email addresses cannot "
-        "contain. Type the address again instead of pasting it."
-    )),
-    "not_recipient": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
-        "This address is not one that the message was sent to. Use the address the message "
-        "reached you at, or ask the sender to send the files to this address."
-    )),
-    "not_ready": (503, lazy_gettext("Not ready yet"), lazy_gettext(
-        "The message with these files is still being processed, so codes cannot be sent yet. "
-        "Try again in a few minutes."
-    )),
-    "too_many": (429, lazy_gettext("Too many codes requested"), lazy_gettext(
-        "Several codes were sent to this address in the last hour. Use the latest one, or try "
-        "again in an hour."
-    )),
-    "not_sent": (502, lazy_gettext("The code could not be sent"), lazy_gettext(
-        "Sending the code failed on our side. Wait a moment and try again."
-    )),
+    "invalid_address": (
+        400,
+        lazy_gettext("This email address is not valid"),
+        lazy_gettext(
+            "The address contains an invisible control character, which email addresses cannot "
+            "contain. Type the address again instead of pasting it."
+        ),
+    ),
+    "not_recipient": (
+        403,
+        lazy_gettext("This address cannot receive a code"),
+        lazy_gettext(
+            "This address is not one that the message was sent to. Use the address the message "
+            "reached you at, or ask the sender to send the files to this address."
+        ),
+    ),
+    "not_ready": (
+        503,
+        lazy_gettext("Not ready yet"),
+        lazy_gettext(
+            "The message with these files is still being processed, so codes cannot be sent yet. "
+            "Try again in a few minutes."
+        ),
+    ),
+    "too_many": (
+        429,
+        lazy_gettext("Too many codes requested"),
+        lazy_gettext(
+            "Several codes were sent to this address in the last hour. Use the latest one, or try "
+            "again in an hour."
+        ),
+    ),
+    "not_sent": (
+        502,
+        lazy_gettext("The code could not be sent"),
+        lazy_gettext("Sending the code failed on our side. Wait a moment and try again."),
+    ),
 }
 
 
@@ -142,8 +160,12 @@ def show_expired_page(error: CSRFError):
     Registered on the blueprint, so it only handles portal routes. Flask-WTF checks the token
     before the view runs, once the URL has matched, so the link token is in ``view_args``.
     """
-    log.info("CSRF check failed on %s %s: %s",
-             request.method, request.url_rule.rule if request.url_rule else "?", error.description)
+    log.info(
+        "CSRF check failed on %s %s: %s",
+        request.method,
+        request.url_rule.rule if request.url_rule else "?",
+        error.description,
+    )
     token = (request.view_args or {}).get("token")
     page = render_template(
         "portal/notice.html",
@@ -179,8 +201,12 @@ def request_code(token: str):
     share = _share_or_404(token)
     address = request.form.get("address", "").strip()
     if not address:
-        return _notice(400, gettext("Enter your email address"),
-                       gettext("Enter the email address that the message was sent to."), token)
+        return _notice(
+            400,
+            gettext("Enter your email address"),
+            gettext("Enter the email address that the message was sent to."),
+            token,
+        )
 
     result = codes.request_code(share, address)
     db.session.commit()
@@ -240,10 +266,12 @@ def download(token: str, file_id: int):
 def _share_or_404(token: str) -> Share:
     share = find_share_by_link_token(token)
     if share is None:
-        raise NotFound(gettext(
-            "This link is not valid. Check that you opened the whole link from the message, "
-            "or ask the sender to send it again."
-        ))
+        raise NotFound(
+            gettext(
+                "This link is not valid. Check that you opened the whole link from the message, "
+                "or ask the sender to send it again."
+            )
+        )
     return share
 
 

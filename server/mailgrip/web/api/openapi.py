@@ -18,6 +18,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Invalid request; the message names the value and the fix.",
         401: "Missing, expired or invalid bearer token.",
         404: "Not found, or not the caller's.",
+        409: "Conflicts with the current state; the message says how to continue.",
         413: "Upload larger than the configured limit.",
     }
     return {str(status): _json(_ERROR, text[status]) for status in statuses}
@@ -114,7 +115,55 @@ SCHEMAS: dict[str, Any] = {
             "files": {"type": "array", "items": {"type": "object"}},
         },
     },
+    "File": {
+        "type": "object",
+        "required": ["id", "name", "size", "contentType", "sha256"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "size": {"type": "integer"},
+            "contentType": {"type": "string"},
+            "sha256": {"type": "string"},
+        },
+    },
+    "Upload": {
+        "type": "object",
+        "required": ["id", "shareId", "name", "size", "receivedBytes", "complete", "file"],
+        "properties": {
+            "id": {"type": "integer"},
+            "shareId": {"type": "string"},
+            "name": {"type": "string"},
+            "size": {"type": "integer"},
+            "contentType": {"type": "string"},
+            "receivedBytes": {"type": "integer", "description": "Where the next chunk starts."},
+            "complete": {"type": "boolean"},
+            "file": {"oneOf": [{"$ref": "#/components/schemas/File"}, {"type": "null"}]},
+        },
+    },
+    "UploadRequest": {
+        "type": "object",
+        "required": ["name", "size"],
+        "properties": {
+            "name": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+            "contentType": {"type": "string"},
+        },
+    },
+    "ShareStatus": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "expiresAt": {"type": "string", "format": "date-time"},
+            "verification": {"type": "string", "enum": ["code", "none"]},
+            "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+            "uploads": {"type": "array", "items": {"$ref": "#/components/schemas/Upload"}},
+        },
+    },
 }
+
+_SHARE_ID_PARAM = {"name": "shareId", "in": "path", "required": True, "schema": {"type": "string"}}
+_UPLOAD_PARAMS = [_SHARE_ID_PARAM, {"name": "uploadId", **_ID_PARAM}]
+_UPLOAD = {"$ref": "#/components/schemas/Upload"}
 
 PATHS: dict[str, Any] = {
     "/api/messages": {
@@ -196,10 +245,21 @@ PATHS: dict[str, Any] = {
     },
     "/api/shares": {
         "post": {
-            "summary": "Create a share and upload its files",
+            "summary": "Create a share and upload its files, or create a draft share",
             "requestBody": {
                 "required": True,
                 "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["draft"],
+                            "description": "A draft share without files, for resumable uploads.",
+                            "properties": {
+                                "draft": {"const": True},
+                                "verification": {"type": "string", "enum": ["code", "none"]},
+                            },
+                        }
+                    },
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
@@ -212,7 +272,7 @@ PATHS: dict[str, Any] = {
                                 "verification": {"type": "string", "enum": ["code", "none"]},
                             },
                         }
-                    }
+                    },
                 },
             },
             "responses": {
@@ -220,6 +280,64 @@ PATHS: dict[str, Any] = {
                 **_errors(400, 401, 413),
             },
         }
+    },
+    "/api/shares/{shareId}": {
+        "get": {
+            "summary": "A share of the caller with its files and uploads, without its link",
+            "parameters": [_SHARE_ID_PARAM],
+            "responses": {
+                "200": _json({"$ref": "#/components/schemas/ShareStatus"}, "The share."),
+                **_errors(401, 404),
+            },
+        }
+    },
+    "/api/shares/{shareId}/uploads": {
+        "post": {
+            "summary": "Start a resumable upload into a share not yet sent",
+            "parameters": [_SHARE_ID_PARAM],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/UploadRequest"}}
+                },
+            },
+            "responses": {
+                "201": _json(_UPLOAD, "Upload started; complete at once when size is 0."),
+                **_errors(400, 401, 404, 409, 413),
+            },
+        }
+    },
+    "/api/shares/{shareId}/uploads/{uploadId}": {
+        "get": {
+            "summary": "How many bytes of an upload the server has",
+            "parameters": _UPLOAD_PARAMS,
+            "responses": {"200": _json(_UPLOAD, "The upload."), **_errors(401, 404)},
+        },
+        "put": {
+            "summary": "Append the chunk that Content-Range names",
+            "parameters": [
+                *_UPLOAD_PARAMS,
+                {
+                    "name": "Content-Range",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "example": "bytes 0-4194303/10485760"},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            },
+            "responses": {
+                "200": _json(_UPLOAD, "Chunk stored; complete after the last one."),
+                **_errors(400, 401, 404, 409),
+            },
+        },
+        "delete": {
+            "summary": "Remove an upload and its file from a share not yet sent",
+            "parameters": _UPLOAD_PARAMS,
+            "responses": {"204": {"description": "Removed."}, **_errors(401, 404, 409)},
+        },
     },
 }
 

@@ -1,4 +1,4 @@
-"""``POST /api/shares``: upload files and create the share that carries them."""
+"""``POST /api/shares``: create a share from uploaded files, or a draft share to upload into."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 from flask import g, request
 
 from ...db import db
+from ...errors import BadRequest
 from ...settings import current_settings
-from ...shares.service import CreatedShare, create_share
+from ...shares.service import CreatedShare, create_draft_share, create_share
 from ...shares.storage import current_storage
 from ...shares.uploads import receive_form
 from . import bp
@@ -21,9 +22,14 @@ from .representation import iso
 def post_share():
     """Create a share from a multipart upload with one ``files`` part per file.
 
+    The JSON body ``{"draft": true}`` instead creates a draft share without files, which
+    resumable uploads fill.
+
     :raise 400: no files, a malformed body, or a ``verification`` other than code or none.
     :raise 413: the body is larger than ``MAILGRIP_MAX_UPLOAD_BYTES``.
     """
+    if request.mimetype == "application/json":
+        return _post_draft_share()
     storage = current_storage()
     form = receive_form(
         request.stream,
@@ -42,6 +48,18 @@ def post_share():
         db.session.rollback()
         form.discard(storage)
         raise
+    return share_json(created), 201
+
+
+def _post_draft_share():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or body.get("draft") is not True:
+        raise BadRequest(
+            "Send the files as multipart/form-data, one part named 'files' per file, or send "
+            'the JSON object {"draft": true} to create a draft share for resumable uploads.'
+        )
+    created = create_draft_share(g.mailbox, verification=body.get("verification", "code"))
+    db.session.commit()
     return share_json(created), 201
 
 

@@ -1,0 +1,1 @@
+"""The Outlook add-in: its manifest, and the files Outlook loads for its launch events."""

@@ -1,0 +1,253 @@
+"""Resumable uploads into a draft share: one file sent in ``Content-Range`` chunks.
+
+A client announces a file (name, size, content type), then sends its bytes in order with
+``PUT`` and ``Content-Range: bytes <first>-<last>/<size>``. After a lost connection it reads
+how many bytes arrived and continues from there. The last chunk turns the upload into a file
+of the share.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import sqlalchemy as sa
+
+from ..db import db
+from ..errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from ..mirror.models import Mailbox
+from .models import File, Share, Upload
+from .names import clean_name, unique_names
+from .service import linked_message
+from .storage import OffsetMismatch, Storage, new_key
+from .uploads import normalize_content_type
+
+log = logging.getLogger(__name__)
+
+# RFC 9110 section 14.4: "bytes" first-last "/" complete-length, with last inclusive.
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19})")
+
+
+@dataclass(frozen=True)
+class ChunkRange:
+    """The byte range of one chunk: ``first`` and ``last`` inclusive, of ``size`` bytes."""
+
+    first: int
+    last: int
+    size: int
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+
+def owned_share(mailbox: Mailbox, share_id: str) -> Share:
+    """Return the share ``share_id`` if ``mailbox`` owns it.
+
+    :raise NotFound: no such share, or another mailbox's, which must look the same.
+    """
+    share = db.session.get(Share, share_id)
+    if share is None or share.owner_mailbox_id != mailbox.id:
+        raise NotFound(f"Share {share_id!r} was not found among your shares.")
+    return share
+
+
+def owned_upload(mailbox: Mailbox, share_id: str, upload_id: int) -> Upload:
+    """Return upload ``upload_id`` of the share ``share_id`` if ``mailbox`` owns the share.
+
+    :raise NotFound: no such share or upload, or they belong to another mailbox.
+    """
+    share = owned_share(mailbox, share_id)
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or upload.share_id != share.id:
+        raise NotFound(f"Upload {upload_id} was not found in share {share_id!r}.")
+    return upload
+
+
+def start_upload(
+    share: Share,
+    name: object,
+    size: object,
+    content_type: object,
+    limit: int,
+    storage: Storage,
+) -> Upload:
+    """Add an upload of ``size`` bytes to ``share``; the caller commits.
+
+    An empty file has no chunk that could complete it, so it is complete at once.
+
+    :param limit: the largest file accepted, in bytes.
+    :raise BadRequest: a value is missing or invalid.
+    :raise Conflict: the share was already sent.
+    :raise PayloadTooLarge: ``size`` is larger than ``limit``.
+    """
+    _check_not_sent(share)
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("Send the file's name as a non-empty string in 'name'.", field="name")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise BadRequest(
+            f"size={size!r} is not valid; send the file's size in bytes as a whole number.",
+            field="size",
+        )
+    if size > limit:
+        raise PayloadTooLarge(
+            f"The file is too large: {size} bytes, and the limit is {limit} bytes "
+            f"({limit / 2**20:.4g} MiB) per file. Send it another way, or ask an "
+            "administrator to raise MAILGRIP_MAX_UPLOAD_BYTES.",
+            limit=limit,
+        )
+    if content_type is not None and not isinstance(content_type, str):
+        raise BadRequest("Send 'contentType' as a string, or leave it out.", field="contentType")
+    upload = Upload(
+        share_id=share.id,
+        display_name=clean_name(name),
+        size=size,
+        content_type=normalize_content_type(content_type),
+        storage_key=new_key(),
+    )
+    db.session.add(upload)
+    db.session.flush()
+    log.info("Upload %s of %d bytes started in share %s", upload.id, size, share.id)
+    if size == 0:
+        storage.append_partial(upload.storage_key, 0, io.BytesIO(), 0)
+        _complete(upload, storage)
+    return upload
+
+
+def received_bytes(upload: Upload, storage: Storage) -> int:
+    """Return how many bytes of the upload the server has."""
+    if upload.file_id is not None:
+        return upload.size
+    return storage.partial_size(upload.storage_key)
+
+
+def parse_content_range(header: str | None, upload: Upload) -> ChunkRange:
+    """Parse the ``Content-Range`` of a chunk and check it against the announced size.
+
+    :raise BadRequest: the header is missing or malformed, or does not fit the upload.
+    """
+    match = _CONTENT_RANGE.fullmatch((header or "").strip())
+    if match is None:
+        raise BadRequest(
+            f"Content-Range {header!r} is not valid; send 'bytes <first>-<last>/<size>', with "
+            "<last> inclusive, for example 'bytes 0-1048575/5000000'."
+        )
+    chunk = ChunkRange(*(int(group) for group in match.groups()))
+    if chunk.size != upload.size:
+        raise BadRequest(
+            f"Content-Range names a file of {chunk.size} bytes, but upload {upload.id} was "
+            f"started with size {upload.size}."
+        )
+    if chunk.first > chunk.last or chunk.last >= chunk.size:
+        raise BadRequest(
+            f"Content-Range {header!r} is not a range inside the file's {chunk.size} bytes."
+        )
+    return chunk
+
+
+def receive_chunk(
+    upload: Upload,
+    chunk: ChunkRange,
+    content_length: int | None,
+    stream: BinaryIO,
+    storage: Storage,
+) -> Upload:
+    """Append one chunk and, after the last one, add the file to the share; the caller commits.
+
+    :raise BadRequest: the body length differs from the range, or the body ended early.
+    :raise Conflict: the chunk does not start at the number of bytes received, or the upload
+        is already complete. ``receivedBytes`` in the detail is where to continue.
+    """
+    if content_length is None:
+        raise BadRequest(
+            f"The chunk has no Content-Length; send it with Content-Length: {chunk.length}, the "
+            "length that its Content-Range announces."
+        )
+    if content_length != chunk.length:
+        raise BadRequest(
+            f"The body has {content_length} bytes but Content-Range announces {chunk.length}; "
+            "send a Content-Length equal to <last> - <first> + 1."
+        )
+    if upload.file_id is not None:
+        raise Conflict(f"Upload {upload.id} is already complete.", receivedBytes=upload.size)
+    try:
+        received = storage.append_partial(upload.storage_key, chunk.first, stream, chunk.length)
+    except OffsetMismatch as mismatch:
+        raise Conflict(
+            f"The chunk starts at byte {chunk.first}, but the server has {mismatch.size} bytes "
+            f"of upload {upload.id}; continue from byte {mismatch.size}.",
+            receivedBytes=mismatch.size,
+        ) from None
+    except EOFError:
+        received = storage.partial_size(upload.storage_key)
+        raise BadRequest(
+            f"The body ended before the {chunk.length} bytes of its Content-Range; the server "
+            f"has {received} bytes of upload {upload.id}; continue from there.",
+            receivedBytes=received,
+        ) from None
+    if received == upload.size:
+        _complete(upload, storage)
+    return upload
+
+
+def _complete(upload: Upload, storage: Storage) -> None:
+    """Turn the received bytes into a file of the share, named uniquely within it."""
+    share = upload.share
+    stored = storage.finish_partial(upload.storage_key)
+    existing_names = [file.display_name for file in share.files]
+    name = unique_names([*existing_names, upload.display_name])[-1]
+    file = File(
+        display_name=name,
+        size=stored.size,
+        content_type=upload.content_type,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+    )
+    share.files.append(file)
+    db.session.flush()
+    upload.file_id = file.id
+    log.info("Upload %s complete as file %s of share %s", upload.id, file.id, share.id)
+
+
+def cancel_upload(upload: Upload) -> None:
+    """Remove the upload and its file from the database; the caller commits.
+
+    The caller deletes the bytes with ``discard_bytes`` after the commit, so a failed commit
+    leaves no row pointing at deleted bytes.
+
+    :raise Conflict: the share was already sent, so its recipients may hold the link.
+    """
+    share = upload.share
+    _check_not_sent(share)
+    file = upload.file
+    db.session.delete(upload)
+    db.session.flush()
+    if file is not None:
+        share.files.remove(file)
+    db.session.flush()
+    log.info("Upload %s removed from share %s", upload.id, share.id)
+
+
+def discard_bytes(upload: Upload, storage: Storage) -> None:
+    """Delete the received bytes of a removed upload, partial or complete."""
+    storage.delete_partial(upload.storage_key)
+    storage.delete(upload.storage_key)
+
+
+def share_uploads(share: Share) -> list[Upload]:
+    """Return the uploads of a share in the order they were started."""
+    return list(
+        db.session.scalars(sa.select(Upload).where(Upload.share_id == share.id).order_by(Upload.id))
+    )
+
+
+def _check_not_sent(share: Share) -> None:
+    message = linked_message(share)
+    if message is not None:
+        raise Conflict(
+            f"Share {share.id} was already sent with message {message.id}; its files can no "
+            "longer change. Start a new share for a new message."
+        )

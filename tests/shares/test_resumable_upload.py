@@ -1,0 +1,379 @@
+"""Draft shares and resumable uploads: chunks, resuming, completion, removal and ownership."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+
+import pytest
+import requests
+from builders import make_message
+
+from mailgrip.db import db
+from mailgrip.mirror.models import Mailbox
+from mailgrip.shares.models import File, Share, Upload
+
+LIMIT = 8 * 1024 * 1024  # MAILGRIP_MAX_UPLOAD_BYTES in tests/conftest.py
+
+
+def _draft(live_server, headers, **extra) -> dict:
+    response = requests.post(
+        f"{live_server.url}/api/shares", json={"draft": True, **extra}, headers=headers, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _start(live_server, headers, share_id: str, name: str, size: int, **extra):
+    return requests.post(
+        f"{live_server.url}/api/shares/{share_id}/uploads",
+        json={"name": name, "size": size, "contentType": "application/pdf", **extra},
+        headers=headers,
+        timeout=30,
+    )
+
+
+def _put(live_server, headers, share_id: str, upload_id: int, data: bytes, first: int, size: int):
+    return requests.put(
+        f"{live_server.url}/api/shares/{share_id}/uploads/{upload_id}",
+        data=data,
+        headers={**headers, "Content-Range": f"bytes {first}-{first + len(data) - 1}/{size}"},
+        timeout=30,
+    )
+
+
+def _stored_paths(app) -> list[Path]:
+    root = Path(app.extensions["mailgrip.settings"].storage_dir)
+    return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+def test_draft_share_has_link_and_no_files(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers, verification="none")
+
+    assert share["link"].startswith(f"{live_server.url}/s/")
+    assert share["openTrackingUrl"].startswith(f"{live_server.url}/o/")
+    assert share["files"] == []
+    assert share["verification"] == "none"
+
+
+def test_draft_share_rejects_unknown_verification(live_server, app, alice_headers):
+    response = requests.post(
+        f"{live_server.url}/api/shares",
+        json={"draft": True, "verification": "maybe"},
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert "'maybe'" in response.json()["message"]
+
+
+def test_chunks_complete_a_file(live_server, app, alice_headers):
+    data = secrets.token_bytes(300_000)
+    share = _draft(live_server, alice_headers)
+    started = _start(live_server, alice_headers, share["id"], "Board pack.pdf", len(data))
+    assert started.status_code == 201
+    upload = started.json()
+    assert upload["receivedBytes"] == 0
+    assert upload["complete"] is False
+
+    first = _put(
+        live_server, alice_headers, share["id"], upload["id"], data[:100_000], 0, len(data)
+    )
+    assert first.status_code == 200
+    assert first.json()["receivedBytes"] == 100_000
+    assert first.json()["complete"] is False
+    last = _put(
+        live_server, alice_headers, share["id"], upload["id"], data[100_000:], 100_000, len(data)
+    )
+
+    assert last.status_code == 200
+    body = last.json()
+    assert body["complete"] is True
+    assert body["receivedBytes"] == len(data)
+    assert body["file"]["name"] == "Board pack.pdf"
+    assert body["file"]["sha256"] == hashlib.sha256(data).hexdigest()
+    file = db.session.get(File, body["file"]["id"])
+    assert file.share_id == share["id"]
+    stored = Path(app.extensions["mailgrip.settings"].storage_dir) / file.storage_key[:2]
+    assert (stored / file.storage_key).read_bytes() == data
+
+
+def test_empty_file_completes_on_status(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "empty.txt", 0).json()
+
+    # An empty file has no byte to send, so no chunk can complete it: it is complete at once.
+    assert upload["complete"] is True
+    assert upload["file"]["size"] == 0
+
+
+def test_wrong_offset_conflicts_with_received(live_server, app, alice_headers):
+    data = secrets.token_bytes(5000)
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", len(data)).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], data[:2000], 0, len(data))
+
+    repeated = _put(
+        live_server, alice_headers, share["id"], upload["id"], data[:2000], 0, len(data)
+    )
+    skipped = _put(
+        live_server, alice_headers, share["id"], upload["id"], data[3000:], 3000, len(data)
+    )
+
+    assert repeated.status_code == 409
+    assert repeated.json()["detail"]["receivedBytes"] == 2000
+    assert skipped.status_code == 409
+    assert "continue from byte 2000" in skipped.json()["message"]
+
+
+def test_resume_after_interrupted_chunk(live_server, app, alice_headers):
+    data = secrets.token_bytes(50_000)
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", len(data)).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], data[:10_000], 0, len(data))
+
+    status = requests.get(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+    received = status.json()["receivedBytes"]
+    rest = _put(
+        live_server, alice_headers, share["id"], upload["id"], data[received:], received, len(data)
+    )
+
+    assert status.status_code == 200
+    assert received == 10_000
+    assert rest.json()["file"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_complete_upload_rejects_more_chunks(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 3).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"abc", 0, 3)
+
+    again = _put(live_server, alice_headers, share["id"], upload["id"], b"abc", 0, 3)
+
+    assert again.status_code == 409
+    assert again.json()["detail"]["receivedBytes"] == 3
+
+
+@pytest.mark.parametrize(
+    "content_range",
+    [
+        None,
+        "bytes 0-9",
+        "bytes */10",
+        "bytes 5-2/10",
+        "bytes 0-10/10",
+        "bytes 0-4/11",
+        "items 0-4/10",
+    ],
+)
+def test_bad_content_range_rejected(live_server, app, alice_headers, content_range):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 10).json()
+    headers = dict(alice_headers)
+    if content_range is not None:
+        headers["Content-Range"] = content_range
+
+    response = requests.put(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        data=b"01234",
+        headers=headers,
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert "Content-Range" in response.json()["message"]
+
+
+def test_body_length_must_match_range(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 10).json()
+
+    response = requests.put(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        data=b"0123",
+        headers={**alice_headers, "Content-Range": "bytes 0-4/10"},
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert "Content-Length" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"size": 10}, "name"),
+        ({"name": " ", "size": 10}, "name"),
+        ({"name": "a.txt"}, "size"),
+        ({"name": "a.txt", "size": -1}, "size"),
+        ({"name": "a.txt", "size": "10"}, "size"),
+        ({"name": "a.txt", "size": True}, "size"),
+        ({"name": "a.txt", "size": 1, "contentType": 5}, "contentType"),
+    ],
+)
+def test_start_rejects_invalid_values(live_server, app, alice_headers, body, field):
+    share = _draft(live_server, alice_headers)
+
+    response = requests.post(
+        f"{live_server.url}/api/shares/{share['id']}/uploads",
+        json=body,
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"]["field"] == field
+
+
+def test_start_rejects_file_over_limit(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+
+    response = _start(live_server, alice_headers, share["id"], "big.iso", LIMIT + 1)
+
+    assert response.status_code == 413
+    assert str(LIMIT) in response.json()["message"]
+
+
+def test_repeated_names_numbered(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    names = []
+    for _ in range(2):
+        upload = _start(live_server, alice_headers, share["id"], "scan.pdf", 1).json()
+        done = _put(live_server, alice_headers, share["id"], upload["id"], b"x", 0, 1)
+        names.append(done.json()["file"]["name"])
+
+    assert names == ["scan.pdf", "scan (1).pdf"]
+
+
+def test_share_status_lists_files_and_uploads(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    done = _start(live_server, alice_headers, share["id"], "done.txt", 1).json()
+    _put(live_server, alice_headers, share["id"], done["id"], b"x", 0, 1)
+    _start(live_server, alice_headers, share["id"], "pending.txt", 10)
+
+    response = requests.get(
+        f"{live_server.url}/api/shares/{share['id']}", headers=alice_headers, timeout=30
+    )
+
+    body = response.json()
+    assert response.status_code == 200
+    assert "link" not in body
+    assert [file["name"] for file in body["files"]] == ["done.txt"]
+    assert [(u["name"], u["complete"]) for u in body["uploads"]] == [
+        ("done.txt", True),
+        ("pending.txt", False),
+    ]
+
+
+def test_delete_removes_file_and_bytes(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"abcd", 0, 4)
+    partial = _start(live_server, alice_headers, share["id"], "b.bin", 4).json()
+    _put(live_server, alice_headers, share["id"], partial["id"], b"ab", 0, 4)
+    assert len(_stored_paths(app)) == 2
+
+    first = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+    second = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{partial['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert first.status_code == 204
+    assert second.status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Share, share["id"]).files == []
+    assert db.session.get(Upload, upload["id"]) is None
+    assert _stored_paths(app) == []
+
+
+def test_sent_share_cannot_change(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 1).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"x", 0, 1)
+    row = db.session.get(Share, share["id"])
+    make_message(db.session.get(Mailbox, row.owner_mailbox_id), share=row)
+
+    started = _start(live_server, alice_headers, share["id"], "late.bin", 1)
+    deleted = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert started.status_code == 409
+    assert deleted.status_code == 409
+    assert "already sent" in deleted.json()["message"]
+
+
+@pytest.mark.parametrize("route", ["share", "start", "status", "chunk", "delete"])
+def test_other_users_share_not_found(live_server, app, alice_headers, make_user, api_token, route):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()
+    mallory = {"Authorization": f"Bearer {api_token(make_user('mallory@contoso.example'))}"}
+    base = f"{live_server.url}/api/shares/{share['id']}"
+    upload_url = f"{base}/uploads/{upload['id']}"
+    requests_by_route = {
+        "share": lambda: requests.get(base, headers=mallory, timeout=30),
+        "start": lambda: _start(live_server, mallory, share["id"], "b.bin", 4),
+        "status": lambda: requests.get(upload_url, headers=mallory, timeout=30),
+        "chunk": lambda: _put(live_server, mallory, share["id"], upload["id"], b"evil", 0, 4),
+        "delete": lambda: requests.delete(upload_url, headers=mallory, timeout=30),
+    }
+
+    response = requests_by_route[route]()
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    db.session.expire_all()
+    assert db.session.get(Upload, upload["id"]) is not None
+    status = requests.get(upload_url, headers=alice_headers, timeout=30).json()
+    assert status["receivedBytes"] == 0
+
+
+def test_upload_of_other_share_not_found(live_server, app, alice_headers):
+    first = _draft(live_server, alice_headers)
+    second = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, first["id"], "a.bin", 4).json()
+
+    response = requests.get(
+        f"{live_server.url}/api/shares/{second['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert response.status_code == 404
+
+
+def test_routes_need_token(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+
+    response = requests.get(f"{live_server.url}/api/shares/{share['id']}", timeout=30)
+
+    assert response.status_code == 401
+
+
+def test_chunked_body_needs_length(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()
+
+    response = requests.put(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        data=iter([b"ab", b"cd"]),
+        headers={**alice_headers, "Content-Range": "bytes 0-3/4"},
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert "Content-Length: 4" in response.json()["message"]

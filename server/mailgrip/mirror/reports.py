@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 INBOX_FIELDS = "subject,from,receivedDateTime,internetMessageHeaders"
 PAGE_SIZE = 50
 # RFC 3464 actions and the state each sets; "relayed" says nothing about delivery.
-STATE_OF_ACTION = {"failed": FAILED, "delayed": PENDING, "delivered": DELIVERED, "expanded": EXPANDED}
+STATE_OF_ACTION = {
+    "failed": FAILED,
+    "delayed": PENDING,
+    "delivered": DELIVERED,
+    "expanded": EXPANDED,
+}
 # Local parts of the addresses that send reports: RFC 5321 postmaster, the traditional
 # MAILER-DAEMON, and Exchange's "MicrosoftExchange<hex>" system mailbox.
 REPORT_SENDERS = ("postmaster", "mailer-daemon")
@@ -120,7 +125,9 @@ def _read_report(
     result: ReportScanResult,
 ) -> None:
     message_id = str(item.get("id", ""))
-    response = graph.request("GET", f"users/{quote(mailbox.object_id)}/messages/{quote(message_id, safe='')}/$value")
+    response = graph.request(
+        "GET", f"users/{quote(mailbox.object_id)}/messages/{quote(message_id, safe='')}/$value"
+    )
     try:
         report = parse_delivery_report(response.content)
     except NotADeliveryReport:

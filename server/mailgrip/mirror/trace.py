@@ -117,9 +117,8 @@ def failure_detail(
     if not take_request():
         raise TraceBudgetExhausted()
     address = quote(odata_string(recipient_address), safe="@'")
-    path = (
-        f"{TRACES_PATH}/{quote(trace_id, safe='')}/getDetailsByRecipient(recipientAddress={address})"
-    )
+    function = f"getDetailsByRecipient(recipientAddress={address})"
+    path = f"{TRACES_PATH}/{quote(trace_id, safe='')}/{function}"
     body = _json_object(graph.request("GET", path, max_attempts=1))
     events = body.get("value")
     if not isinstance(events, list):

@@ -53,6 +53,8 @@ STATE_OF_STATUS = {
     "expanded": EXPANDED,
 }
 MESSAGES_PER_ROUND = 50
+# How long a poll may take before another process may poll the same message, in seconds.
+CLAIM_SECONDS = 120
 
 
 @dataclass
@@ -75,13 +77,18 @@ def poll_delivery(settings: Settings, graph: GraphClient) -> TracePollResult:
     """
     result = TracePollResult()
     now = utcnow()
-    due = db.session.scalars(
-        sa.select(Message)
+    due = db.session.execute(
+        sa.select(Message.id, Message.trace_poll_after)
         .where(Message.trace_poll_after.is_not(None), Message.trace_poll_after <= now)
         .order_by(Message.trace_poll_after, Message.id)
         .limit(MESSAGES_PER_ROUND)
     ).all()
-    for message in due:
+    for message_id, poll_after in due:
+        if not _claim(message_id, poll_after):
+            continue
+        message = db.session.get(Message, message_id)
+        if message is None:
+            continue
         try:
             if not _poll_message(message, settings, graph, result):
                 break
@@ -92,6 +99,22 @@ def poll_delivery(settings: Settings, graph: GraphClient) -> TracePollResult:
             _schedule_retry(message, settings)
             result.failed.append(message.id)
     return result
+
+
+def _claim(message_id: int, poll_after: datetime) -> bool:
+    """Move the message's next poll past the lease, unless another process did so first.
+
+    The compare-and-set UPDATE on the time read with the due list lets only one process poll
+    a message; one that dies while polling leaves the message to others once the lease ends.
+    """
+    claimed = db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message_id, Message.trace_poll_after == poll_after)
+        .values(trace_poll_after=utcnow() + timedelta(seconds=CLAIM_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return claimed.rowcount == 1
 
 
 def _poll_message(

@@ -49,3 +49,14 @@ def raw_message(subject: str, to: list[str], cc: list[str] | None = None) -> byt
     message["Message-ID"] = make_msgid(domain="contoso.example")
     message.set_content("The figures are in the secure link.")
     return message.as_bytes()
+
+
+def tracking_by_internet_message_id(client, headers: dict, internet_message_id: str) -> dict:
+    """Return the task-pane API's tracking of the caller's message with that Message-ID."""
+    response = client.get(
+        "/api/messages/lookup",
+        query_string={"internetMessageId": internet_message_id},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()

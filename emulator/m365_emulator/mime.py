@@ -25,6 +25,7 @@ def message_mime(message: Message) -> bytes:
     """Return the message as RFC 5322 bytes, built from its properties unless it came as MIME."""
     if message.mime is not None:
         return message.mime
+
     mime = EmailMessage()
     if message.from_ is not None:
         mime["From"] = _address_header([message.from_])
@@ -38,8 +39,10 @@ def message_mime(message: Message) -> bytes:
     mime["Subject"] = message.subject
     mime["Date"] = email.utils.format_datetime(message.sent or message.created)
     mime["Message-ID"] = message.internet_message_id
+
     subtype = "html" if message.body_type == "html" else "plain"
     mime.set_content(message.body_content, subtype=subtype)
+
     for attachment in message.attachments:
         if attachment.kind != "file":
             continue

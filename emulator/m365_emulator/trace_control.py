@@ -20,12 +20,13 @@ def _json_body() -> dict[str, Any] | None:
 
 @bp.post("/delivery-outcomes")
 def set_delivery_outcome():
-    """Set what happens to mail sent from now on to one address.
+    """Set the outcome of mail sent from now on to one address.
 
-    Fields: address, status (delivered, failed, quarantined, filteredAsSpam, expanded or
-    pending), detail (the SMTP reply of a failure), members (of a distribution list),
-    report (put a non-delivery report in the sender's Inbox; default for failed),
-    pendingPolls and finalAfterSeconds (override the defaults of ``message-traces/config``).
+    The fields are address and status (delivered, failed, quarantined, filteredAsSpam,
+    expanded or pending). detail is the SMTP reply of a failure, members those of a
+    distribution list. report puts a non-delivery report in the sender's Inbox, by default for
+    failed. pendingPolls and finalAfterSeconds override the defaults of
+    ``message-traces/config``.
     """
     body = _json_body()
     if body is None:
@@ -77,7 +78,7 @@ def set_trace_config():
 
 @bp.post("/message-traces/malformed")
 def add_malformed_answers():
-    """Answer the next ``count`` message trace requests with ``body`` and status 200."""
+    """Return ``body`` with status 200 for the next ``count`` message trace requests."""
     body = _json_body()
     if body is None or not isinstance(body.get("body"), str):
         return control_error(

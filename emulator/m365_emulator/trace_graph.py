@@ -85,7 +85,7 @@ def _parse_time(text: str) -> dt.datetime:
 def _compile_filter(
     raw: str,
 ) -> tuple[list[Callable[[TraceRecord], bool]], dt.datetime, dt.datetime]:
-    """Return the tests of a ``$filter`` and the receivedDateTime window it asks for.
+    """Return the tests of a ``$filter`` and the receivedDateTime window it requests.
 
     :raise 400: a clause, property or window is not accepted.
     """
@@ -188,8 +188,8 @@ def trace_details(trace_id: str, function: str):
     )
 
 
-# Event names and descriptions of each status; the texts after "Receive" are guesses in the
-# style of Exchange's, except the failure reason, which has Exchange's documented LED form.
+# Event names and descriptions of each status. The texts after "Receive" are guesses in the
+# style of Exchange's, but the failure reason has Exchange's documented LED form.
 _STATUS_EVENTS = {
     "delivered": ("Deliver", "The message was successfully delivered."),
     "expanded": ("Expand", "The distribution group was expanded."),

@@ -1,7 +1,7 @@
 """Exchange message trace of the emulated tenant: one record per recipient of each sent message.
 
-A record answers "gettingStatus", then "pending", until it has been polled a number of times
-and a number of seconds have passed; then it answers its final status. The final status
+A record reports "gettingStatus", then "pending", until it has been polled a number of times
+and a number of seconds have passed. Then it reports its final status. The final status
 comes from the outcome rule set for the recipient's address, "delivered" without one.
 """
 
@@ -32,7 +32,7 @@ FROM_IP = "2603:10b6:806:1a::15"
 
 @dataclass(frozen=True)
 class OutcomeRule:
-    """What happens to mail sent to one address."""
+    """The outcome of mail sent to one address."""
 
     address: str
     status: str = "delivered"
@@ -107,7 +107,7 @@ def _seconds(value: Any) -> float:
 
 @dataclass
 class TraceRecord:
-    """One recipient of one sent message as message trace sees it."""
+    """One recipient of one sent message as message trace reports it."""
 
     id: str
     sender: str
@@ -209,7 +209,7 @@ class TraceStore:
             self._rules.clear()
 
     def add_malformed(self, body: str, count: int) -> None:
-        """Answer the next ``count`` trace requests with ``body`` and status 200."""
+        """Return ``body`` with status 200 for the next ``count`` trace requests."""
         with self._lock:
             self._malformed.extend([body] * count)
 
@@ -235,7 +235,7 @@ class TraceStore:
     def record_send(self, sender: str, message: Message) -> list[tuple[str, str]]:
         """Add the records of a message sent now, one per recipient and list member.
 
-        :return: ``(address, SMTP reply)`` of each recipient whose rule asks for a report.
+        :return: ``(address, SMTP reply)`` of each recipient whose rule requests a report.
         """
         trace_id = str(uuid.uuid4())
         size = len(message.body_content.encode("utf-8")) + sum(

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from delivery_control import configure_trace, raw_message, set_outcome
+from delivery_control import (
+    configure_trace,
+    raw_message,
+    set_outcome,
+    tracking_by_internet_message_id,
+)
 from emulator_control import post_message
 from playwright.sync_api import expect
 
@@ -36,11 +41,7 @@ def test_pane_shows_received_words(page, client, app, live_server, emulator, ali
         emulator, alice.address, "send-from-outlook", raw_message("Figures", list(EXPECTED))
     )
     run_sync_once(app)
-    tracking = client.get(
-        "/api/messages/lookup",
-        query_string={"internetMessageId": sent["internetMessageId"]},
-        headers=alice_headers,
-    ).get_json()
+    tracking = tracking_by_internet_message_id(client, alice_headers, sent["internetMessageId"])
     ids = {item["address"]: item["id"] for item in tracking["recipients"]}
 
     page.goto(f"{live_server.url}/taskpane?messageId={tracking['id']}")

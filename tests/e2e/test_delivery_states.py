@@ -6,7 +6,12 @@ The periodic worker's round (sync, message trace poll, delivery report scan) run
 
 from __future__ import annotations
 
-from delivery_control import configure_trace, raw_message, set_outcome
+from delivery_control import (
+    configure_trace,
+    raw_message,
+    set_outcome,
+    tracking_by_internet_message_id,
+)
 from emulator_control import post_message
 
 from mailgrip.worker.periodic import run_sync_once
@@ -24,9 +29,9 @@ CC = ["carol@fabrikam.example"]
 # address: (state, source, detail) that the API must show after one worker round.
 EXPECTED = {
     "bob@fabrikam.example": ("delivered", "trace", None),
-    # Message trace and a report both say failed; the report's word is kept.
+    # Message trace and a report both report a failure; the report's detail is kept.
     "gone@fabrikam.example": ("failed", "ndr", "550 5.1.1 user unknown"),
-    # Only message trace says failed: its detail comes from getDetailsByRecipient.
+    # Only message trace reports the failure, so its detail comes from getDetailsByRecipient.
     "quiet@fabrikam.example": ("failed", "trace", "550 5.4.1 Recipient address rejected"),
     # Message trace saw the next server accept it; the report came later.
     "far@remote.example": ("failed", "ndr", "550 5.7.1 rejected by policy"),
@@ -74,13 +79,8 @@ def test_delivery_state_for_every_recipient(client, app, emulator, alice, alice_
 
     run_sync_once(app)
 
-    found = client.get(
-        "/api/messages/lookup",
-        query_string={"internetMessageId": sent["internetMessageId"]},
-        headers=alice_headers,
-    )
-    assert found.status_code == 200, found.get_json()
-    received = {item["address"]: item["received"] for item in found.get_json()["recipients"]}
+    found = tracking_by_internet_message_id(client, alice_headers, sent["internetMessageId"])
+    received = {item["address"]: item["received"] for item in found["recipients"]}
     assert set(received) == set(EXPECTED)
     for address, (state, source, detail) in EXPECTED.items():
         assert received[address]["state"] == state, address
@@ -98,11 +98,7 @@ def test_unknown_until_a_source_reports(client, app, emulator, alice, alice_head
 
     run_sync_once(app)
 
-    found = client.get(
-        "/api/messages/lookup",
-        query_string={"internetMessageId": sent["internetMessageId"]},
-        headers=alice_headers,
-    ).get_json()
+    found = tracking_by_internet_message_id(client, alice_headers, sent["internetMessageId"])
     assert found["recipients"][0]["received"] == {
         "state": "unknown",
         "detail": None,

@@ -53,6 +53,17 @@ def _states(message: Message) -> dict[str, tuple[str, str | None, str | None]]:
     }
 
 
+def _one_delivered_one_pending(emulator, mailbox: Mailbox) -> Message:
+    """Send to Bob (delivered) and to Slow (pending for ever) and poll once."""
+    configure_trace(emulator, pendingPolls=0)
+    set_outcome(emulator, "slow@fabrikam.example", "pending")
+    message = _mirror(
+        mailbox, _send(emulator, "Mixed", ["bob@fabrikam.example", "slow@fabrikam.example"])
+    )
+    poll_delivery(_settings(), services().graph)
+    return message
+
+
 def _make_due(message: Message) -> None:
     message.trace_poll_after = utcnow()
     db.session.commit()
@@ -115,7 +126,7 @@ def test_trace_failure_keeps_detail(app, emulator, mailbox):
 
 def test_report_failure_wins_over_trace(app, emulator, mailbox):
     configure_trace(emulator, pendingPolls=0)
-    # The next server accepted the message and bounced it later: trace says delivered.
+    # The next server accepted the message and bounced it later, so trace reports delivered.
     set_outcome(
         emulator,
         "far@remote.example",
@@ -251,12 +262,7 @@ def test_throttled_trace_spends_budget(app, emulator, mailbox):
     ids=["not-json", "array", "value-not-list", "invalid-rows"],
 )
 def test_malformed_trace_keeps_states(app, emulator, mailbox, body):
-    configure_trace(emulator, pendingPolls=0)
-    set_outcome(emulator, "slow@fabrikam.example", "pending")
-    message = _mirror(
-        mailbox, _send(emulator, "Mixed", ["bob@fabrikam.example", "slow@fabrikam.example"])
-    )
-    poll_delivery(_settings(), services().graph)
+    message = _one_delivered_one_pending(emulator, mailbox)
     before = _states(message)
     control(emulator, "POST", "message-traces/malformed", json={"body": body})
     _make_due(message)
@@ -276,12 +282,7 @@ def test_malformed_trace_keeps_states(app, emulator, mailbox, body):
 
 
 def test_unavailable_trace_keeps_states(app, emulator, mailbox):
-    configure_trace(emulator, pendingPolls=0)
-    set_outcome(emulator, "slow@fabrikam.example", "pending")
-    message = _mirror(
-        mailbox, _send(emulator, "Mixed", ["bob@fabrikam.example", "slow@fabrikam.example"])
-    )
-    poll_delivery(_settings(), services().graph)
+    message = _one_delivered_one_pending(emulator, mailbox)
     before = _states(message)
     emulator.add_fault(status=503, path="messageTraces")
     _make_due(message)
@@ -295,7 +296,7 @@ def test_unavailable_trace_keeps_states(app, emulator, mailbox):
 
 def test_report_without_message_ignored(app, emulator, mailbox):
     set_outcome(emulator, "gone@fabrikam.example", "failed", detail="550 5.1.1 user unknown")
-    # Sent but never mirrored, so the report names no message that Mailgrip knows.
+    # Sent but never mirrored, so the report names no message in Mailgrip's database.
     _send(emulator, "Unknown", ["gone@fabrikam.example"])
 
     result = scan_non_delivery_reports(_settings(), services().graph)

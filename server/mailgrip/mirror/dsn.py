@@ -43,7 +43,7 @@ class RecipientStatus:
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What one report says: which message, and what happened to which recipient."""
+    """The content of one report: which message, and what happened to each recipient."""
 
     original_message_id: str | None
     original_envelope_id: str | None

@@ -1,8 +1,8 @@
 """The job that reads non-delivery reports in each mailbox's Inbox, a second delivery source.
 
-Each round lists the Inbox messages received since the mailbox's mark, fetches the MIME of
-those that look like delivery reports, matches each report to a sent message by the
-Message-ID it quotes (or its Original-Envelope-Id), and the report's recipients to that
+Each round lists the Inbox messages received since the mailbox's mark and fetches the MIME of
+those that look like delivery reports. A report is matched to a sent message by the
+Message-ID it quotes (or its Original-Envelope-Id). Its recipients are matched to that
 message's recipients by address key.
 """
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 INBOX_FIELDS = "subject,from,receivedDateTime,internetMessageHeaders"
 PAGE_SIZE = 50
-# RFC 3464 actions and the state each sets; "relayed" says nothing about delivery.
+# RFC 3464 actions and the state each sets. "relayed" reports nothing about delivery.
 STATE_OF_ACTION = {
     "failed": FAILED,
     "delayed": PENDING,
@@ -43,7 +43,7 @@ EXCHANGE_REPORT_SENDER = "microsoftexchange"
 
 @dataclass
 class ReportScanResult:
-    """What one round of ``scan_non_delivery_reports`` did."""
+    """Counts of one round of ``scan_non_delivery_reports``."""
 
     mailboxes: int = 0
     reports: int = 0
@@ -53,7 +53,7 @@ class ReportScanResult:
 
 
 def scan_non_delivery_reports(settings: Settings, graph: GraphClient) -> ReportScanResult:
-    """Read new delivery reports of every mailbox and store what they say per recipient.
+    """Read new delivery reports of every mailbox and store each reported recipient's state.
 
     Idempotent: a report read twice stores nothing new. A mailbox's mark moves only past
     messages that were read or are not reports, so a failed fetch is retried next round.

@@ -2,7 +2,7 @@
 
 ``GET /admin/exchange/tracing/messageTraces`` returns one row per recipient of a message, each
 with its delivery status. ``getDetailsByRecipient`` returns the events of one row; the last
-failure event says why a message failed. Both need the application permission
+failure event gives the reason a message failed. Both need the application permission
 ``ExchangeMessageTrace.Read.All``.
 """
 

@@ -4,7 +4,7 @@ Microsoft accepts at most 100 message trace requests per tenant in any 5-minute 
 (List messageTraces and getDetailsByRecipient, Graph v1.0 documentation of January 2026).
 The budget is kept in the database as one row per allowed request: a slot. Sending a request
 takes a slot whose last use lies a whole window back. Two uses of one slot are therefore at
-least a window apart, so no window ever holds more requests than there are slots.
+least a window apart, so no window ever contains more requests than there are slots.
 """
 
 from __future__ import annotations

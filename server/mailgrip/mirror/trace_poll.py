@@ -1,4 +1,4 @@
-"""The job that asks message trace about sent messages until every recipient's state is final.
+"""The job that polls message trace about sent messages until every recipient's state is final.
 
 Each message has a time for its next poll. A poll that leaves a recipient without a final
 state doubles the delay, up to a maximum. Every request takes one request from the tenant's
@@ -59,7 +59,7 @@ CLAIM_SECONDS = 120
 
 @dataclass
 class TracePollResult:
-    """What one round of ``poll_delivery`` did."""
+    """Counts of one round of ``poll_delivery``."""
 
     polled: int = 0
     requests: int = 0
@@ -104,8 +104,9 @@ def poll_delivery(settings: Settings, graph: GraphClient) -> TracePollResult:
 def _claim(message_id: int, poll_after: datetime) -> bool:
     """Move the message's next poll past the lease, unless another process did so first.
 
-    The compare-and-set UPDATE on the time read with the due list lets only one process poll
-    a message; one that dies while polling leaves the message to others once the lease ends.
+    The UPDATE compares the poll time with the one read in the due list, so only one process
+    polls a message. A process that dies while polling leaves the message to the others once
+    the lease ends.
     """
     claimed = db.session.execute(
         sa.update(Message)

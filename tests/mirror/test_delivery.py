@@ -295,9 +295,11 @@ def test_unavailable_trace_keeps_states(app, emulator, mailbox):
 
 
 def test_report_without_message_ignored(app, emulator, mailbox):
+    message = _one_delivered_one_pending(emulator, mailbox)
+    before = _states(message)
     set_outcome(emulator, "gone@fabrikam.example", "failed", detail="550 5.1.1 user unknown")
     # Sent but never mirrored, so the report names no message in Mailgrip's database.
-    _send(emulator, "Unknown", ["gone@fabrikam.example"])
+    _send(emulator, "Unknown", ["gone@fabrikam.example", "bob@fabrikam.example"])
 
     result = scan_non_delivery_reports(_settings(), services().graph)
 
@@ -305,6 +307,7 @@ def test_report_without_message_ignored(app, emulator, mailbox):
     assert result.unmatched == 1
     assert result.failed == []
     assert mailbox.reports_scanned_through is not None
+    assert _states(message) == before
 
 
 def test_postmaster_mail_that_is_no_report(app, emulator, make_user, mailbox):

@@ -48,9 +48,12 @@ class TraceRow:
 
 
 def trace_window(sent_at: datetime, now: datetime) -> tuple[datetime, datetime]:
-    """Return the receivedDateTime bounds to ask about for a message sent at ``sent_at``."""
+    """Return the receivedDateTime bounds to request for a message sent at ``sent_at``.
+
+    A ``sent_at`` in the future (a client clock that runs ahead) still gives a valid window.
+    """
     start = max(sent_at - CLOCK_MARGIN, now - MAX_LOOKBACK, now - MAX_WINDOW)
-    return start, now
+    return min(start, now - CLOCK_MARGIN), now
 
 
 def odata_string(value: str) -> str:

@@ -160,6 +160,8 @@ def _poll_message(
         db.session.commit()
         result.changed_recipients += _fetch_failure_details(message, graph, take_request)
     except TraceBudgetExhausted:
+        # Give up the claim, so that the message is among the first once the budget refills.
+        message.trace_poll_after = utcnow()
         db.session.commit()
         result.budget_exhausted = True
         log.info("Message trace budget of tenant %s is spent for now", tenant_id)

@@ -21,7 +21,8 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_AUDIENCES = frozenset({GRAPH_RESOURCE, GRAPH_APP_ID})
 GRAPH_DELEGATED_SCOPES = frozenset({"Mail.Read", "Mail.ReadWrite", "Mail.Send", "User.Read"})
-GRAPH_APP_ROLES = ("Mail.ReadWrite", "Mail.Send")
+# ExchangeMessageTrace.Read.All lets Mailgrip ask message trace about delivery per recipient.
+GRAPH_APP_ROLES = ("Mail.ReadWrite", "Mail.Send", "ExchangeMessageTrace.Read.All")
 # Scopes that ask for an ID token or a refresh token rather than for access to a resource.
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 API_SCOPE = "access_as_user"

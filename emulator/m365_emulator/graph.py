@@ -13,6 +13,7 @@ from .context import current_emulator, graph_error, request_id
 from .delta import DeltaPage, SyncStateNotFound
 from .directory import GRAPH_AUDIENCES
 from .mail import InvalidMessage, message_from_graph, send
+from .mime import message_mime
 from .model import Attachment, Message, User
 from .query import (
     DEFAULT_PAGE_SIZE,
@@ -306,6 +307,16 @@ def get_message(user: str | None, message_id: str):
     except InvalidQuery as error:
         _fail(400, "BadRequest", str(error))
     return jsonify(body)
+
+
+@_routes("/messages/<message_id>/$value", endpoint="message_value")
+def message_value(user: str | None, message_id: str):
+    """Return the message's MIME (RFC 5322), as Graph's ``$value`` of a message does."""
+    owner = _mailbox_user(user, READ_PERMISSIONS)
+    message = _message(owner, message_id)
+    return Response(
+        current_emulator().state.locked(lambda: message_mime(message)), mimetype="text/plain"
+    )
 
 
 def _expanded(message: Message, expansions: list[Expansion]) -> dict[str, Any]:

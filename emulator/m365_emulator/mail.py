@@ -7,6 +7,7 @@ import binascii
 import copy
 from typing import Any
 
+from .mime import non_delivery_report
 from .model import Attachment, EmailAddress, Message, SentMail, User, new_item_id
 from .state import EmulatorState
 
@@ -119,7 +120,11 @@ def message_from_graph(payload: Any, sender: User) -> Message:
 
 def send(state: EmulatorState, sender: User, message: Message, save_to_sent_items: bool) -> None:
     """Send a message now: record it in the outbox, file it in Sent Items when asked, and put a
-    copy in the Inbox of every recipient who is a user of the emulated tenant."""
+    copy in the Inbox of every recipient who is a user of the emulated tenant.
+
+    Message trace records every recipient, and the sender's Inbox receives a non-delivery
+    report when an outcome rule makes a recipient fail.
+    """
     state.stamp_sent(message)
     message.is_read = True
     state.record_sent(
@@ -145,6 +150,9 @@ def send(state: EmulatorState, sender: User, message: Message, save_to_sent_item
             continue
         delivered.add(user.id)
         state.add_message(user.id, _inbox_copy(message), "inbox")
+    failures = state.traces.record_send(sender.address, message)
+    if failures:
+        state.add_message(sender.id, non_delivery_report(sender, message, failures), "inbox")
 
 
 def _inbox_copy(message: Message) -> Message:

@@ -139,6 +139,10 @@ class Message:
     extended_properties: dict[str, str] = field(default_factory=dict)
     conversation_id: str = ""
     conversation_index: str = ""
+    # The message's MIME when it came as MIME (a delivery report); ``$value`` builds it otherwise.
+    mime: bytes | None = None
+    # Header fields as Graph's internetMessageHeaders lists them, in order.
+    internet_headers: list[tuple[str, str]] = field(default_factory=list)
     id: str = field(default_factory=new_item_id)
     change_key: str = field(default_factory=new_change_key)
     # Bookkeeping of the mailbox: the folder it is in and the change number of its last change.

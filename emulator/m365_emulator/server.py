@@ -256,7 +256,7 @@ class EmulatorServer:
         return self.mint_token(user=user)
 
     def graph_app_token(self) -> str:
-        """Return an app-only Graph token for Mailgrip (roles Mail.ReadWrite and Mail.Send)."""
+        """Return an app-only Graph token for Mailgrip with the roles in ``GRAPH_APP_ROLES``."""
         return self.emulator.tokens.app_access_token(
             self.emulator.apps[MAILGRIP_CLIENT_ID], GRAPH_RESOURCE, GRAPH_APP_ROLES
         )

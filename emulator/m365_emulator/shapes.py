@@ -44,7 +44,9 @@ MESSAGE_PROPERTIES = (
     "replyTo",
     "flag",
 )
-_CANONICAL = {name.lower(): name for name in MESSAGE_PROPERTIES}
+# Properties that Graph returns only when $select names them.
+SELECT_ONLY_PROPERTIES = ("internetMessageHeaders",)
+_CANONICAL = {name.lower(): name for name in (*MESSAGE_PROPERTIES, *SELECT_ONLY_PROPERTIES)}
 ATTACHMENT_PROPERTIES = (
     "id",
     "lastModifiedDateTime",
@@ -168,6 +170,9 @@ def message_json(
         "bccRecipients": [item.to_json() for item in message.bcc_recipients],
         "replyTo": [item.to_json() for item in message.reply_to],
         "flag": {"flagStatus": message.flag_status},
+        "internetMessageHeaders": [
+            {"name": name, "value": value} for name, value in message.internet_headers
+        ],
     }
     result: dict[str, Any] = {"@odata.etag": f'W/"{message.change_key}"'}
     names = MESSAGE_PROPERTIES if select is None else ["id", *select]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .model import Message, SentMail, User, utc_now
+from .trace_store import TraceStore
 
 # Well-known folder names that Graph accepts in place of a folder id.
 WELL_KNOWN_FOLDERS = (
@@ -82,6 +83,7 @@ class EmulatorState:
         self._outbox: list[SentMail] = []
         # One counter for the whole emulator orders every change that delta reports.
         self._change_number = 0
+        self.traces = TraceStore()
 
     def reset(self) -> None:
         """Forget users, mailboxes and the outbox."""
@@ -89,6 +91,7 @@ class EmulatorState:
             self._users.clear()
             self._mailboxes.clear()
             self._outbox.clear()
+            self.traces.reset()
 
     def locked(self, action: Callable[[], T]) -> T:
         """Run ``action`` under the state lock, for reads that must see one consistent state."""

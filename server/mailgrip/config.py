@@ -166,6 +166,39 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between Sent Items syncs of the in-process worker (`mailgrip demo`).",
     ),
     Setting(
+        "trace_budget_requests",
+        _parse_int,
+        100,
+        "Message trace requests that all Mailgrip processes together send per tenant in each "
+        "window of `MAILGRIP_TRACE_BUDGET_WINDOW_SECONDS`; Microsoft allows 100 per 5 minutes.",
+    ),
+    Setting(
+        "trace_budget_window_seconds",
+        _parse_float,
+        300.0,
+        "Length of the message trace budget's window, in seconds.",
+    ),
+    Setting(
+        "trace_backoff_seconds",
+        _parse_float,
+        60.0,
+        "Seconds before message trace is asked again about a message whose recipients are "
+        "not all final; the delay doubles with each attempt.",
+    ),
+    Setting(
+        "trace_backoff_max_seconds",
+        _parse_float,
+        1800.0,
+        "Longest delay between two message trace requests about one message, in seconds.",
+    ),
+    Setting(
+        "trace_max_age_hours",
+        _parse_float,
+        72.0,
+        "Hours after sending that delivery is still traced and delivery reports are still "
+        "matched; later, a recipient keeps the state it has.",
+    ),
+    Setting(
         "share_lifetime_days",
         _parse_int,
         30,

@@ -3,6 +3,7 @@
 from .access.models import Block
 from .audit import AuditRecord
 from .mirror.models import Mailbox, Message, Recipient
+from .mirror.trace_budget import TraceBudgetSlot
 from .shares.models import File, Share, Upload
 from .tracking.models import Event
 from .verification.models import VerificationCode
@@ -16,6 +17,7 @@ __all__ = [
     "Message",
     "Recipient",
     "Share",
+    "TraceBudgetSlot",
     "Upload",
     "VerificationCode",
 ]

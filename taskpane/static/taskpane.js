@@ -454,7 +454,7 @@
 
     const receivedText = S.receivedState[received.state] || received.state;
     const receivedTone = received.state === "delivered" ? "yes"
-      : ["failed", "quarantined", "filteredasspam"].includes(received.state) ? "bad"
+      : ["failed", "quarantined", "filteredAsSpam"].includes(received.state) ? "bad"
         : received.state === "unknown" ? "unknown" : "no";
 
     let openedText = S.notYet;

@@ -32,6 +32,8 @@ class Mailbox(db.Model):
     subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sync_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Inbox messages received at or after this time have not been checked for delivery reports.
+    reports_scanned_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     messages: Mapped[list[Message]] = relationship(back_populates="mailbox")
@@ -58,6 +60,12 @@ class Message(db.Model):
     # Moving a message out of Sent Items is not a deletion: the row stays and access is unchanged.
     in_sent_items: Mapped[bool] = mapped_column(default=True)
     mirrored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When message trace is next asked about this message; None once every recipient's state
+    # is final or the message is too old to trace.
+    trace_poll_after: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=utcnow, index=True
+    )
+    trace_poll_attempts: Mapped[int] = mapped_column(default=0)
 
     mailbox: Mapped[Mailbox] = relationship(back_populates="messages")
     recipients: Mapped[list[Recipient]] = relationship(
@@ -79,8 +87,14 @@ class Recipient(db.Model):
     display_name: Mapped[str] = mapped_column(sa.String(MAX_DISPLAY_NAME), default="")
     kind: Mapped[str] = mapped_column(sa.String(8))  # to, cc or bcc
     # "unknown" until a delivery source (message trace, a non-delivery report) reports otherwise.
+    # The states are listed in ``mirror.delivery.STATES``.
     delivery_state: Mapped[str] = mapped_column(sa.String(32), default="unknown")
     delivery_detail: Mapped[str | None] = mapped_column(sa.Text)
     delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "trace" or "ndr": the source of ``delivery_state``; None while the state is unknown.
+    delivery_source: Mapped[str | None] = mapped_column(sa.String(8))
+    # Message trace's id of the row for this recipient, needed for getDetailsByRecipient.
+    trace_id: Mapped[str | None] = mapped_column(sa.String(64))
+    trace_detail_fetched: Mapped[bool] = mapped_column(default=False)
 
     message: Mapped[Message] = relationship(back_populates="recipients")

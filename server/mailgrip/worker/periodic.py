@@ -7,7 +7,9 @@ import threading
 
 from flask import Flask
 
+from ..mirror.reports import scan_non_delivery_reports
 from ..mirror.sync import sync_all
+from ..mirror.trace_poll import poll_delivery
 from ..services import services
 from ..settings import current_settings
 
@@ -22,6 +24,23 @@ def run_sync_once(app: Flask) -> None:
         except Exception:
             # A job boundary: one failed round must not end the loop.
             log.exception("Periodic sync failed")
+        run_delivery_jobs_once()
+
+
+def run_delivery_jobs_once() -> None:
+    """Poll message trace and read delivery reports once; errors are logged, not raised.
+
+    Call inside an app context. Each job is a plain function that is safe to retry.
+    """
+    for name, job in (
+        ("Message trace poll", poll_delivery),
+        ("Delivery report scan", scan_non_delivery_reports),
+    ):
+        try:
+            job(current_settings(), services().graph)
+        except Exception:
+            # A job boundary: one failed job must not stop the other or end the loop.
+            log.exception("%s failed", name)
 
 
 class PeriodicSync:

@@ -50,6 +50,36 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Received": {
+        "type": "object",
+        "description": (
+            "Delivery of the message to one recipient, from Exchange message trace (`trace`) "
+            "or a non-delivery report in the sender's Inbox (`ndr`). `unknown` until a source "
+            "reports; `expanded` is a distribution list, whose members are not listed. `at` is "
+            "when Mailgrip learned the state from message trace, or when the report arrived."
+        ),
+        "required": ["state", "detail", "at", "source"],
+        "properties": {
+            "state": {
+                "type": "string",
+                "enum": [
+                    "unknown",
+                    "pending",
+                    "delivered",
+                    "failed",
+                    "quarantined",
+                    "filteredAsSpam",
+                    "expanded",
+                ],
+            },
+            "detail": {
+                "type": ["string", "null"],
+                "description": "Why delivery failed, as the mail server wrote it.",
+            },
+            "at": _NULLABLE_TIME,
+            "source": {"type": ["string", "null"], "enum": ["trace", "ndr", None]},
+        },
+    },
     "Block": {
         "type": "object",
         "required": ["id", "scope", "createdBy", "createdAt", "active"],
@@ -97,7 +127,13 @@ SCHEMAS: dict[str, Any] = {
             "inSentItems": {"type": "boolean"},
             "share": {"type": ["object", "null"]},
             "message": {"type": "object"},
-            "recipients": {"type": "array", "items": {"type": "object"}},
+            "recipients": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"received": {"$ref": "#/components/schemas/Received"}},
+                },
+            },
             "files": {"type": "array", "items": {"type": "object"}},
             "blockAll": {"oneOf": [{"$ref": "#/components/schemas/Block"}, {"type": "null"}]},
             "blocks": {"type": "array", "items": {"$ref": "#/components/schemas/Block"}},

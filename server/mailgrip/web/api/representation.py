@@ -87,6 +87,7 @@ def tracking_json(states: MessageStates, refresh_after_seconds: int) -> dict[str
                     "state": r.recipient.delivery_state,
                     "detail": r.recipient.delivery_detail,
                     "at": iso(r.recipient.delivery_at),
+                    "source": r.recipient.delivery_source,
                 },
                 "opened": _evidence(r.opened),
                 "linkOpened": _evidence(r.link_opened, with_kind=False),

@@ -1,0 +1,62 @@
+"""Calls to the emulator's message trace controls, and a raw message to send through it."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import requests
+
+
+def control(emulator, method: str, path: str, **kwargs) -> requests.Response:
+    """Call ``/_emulator/<path>`` and fail the test on an error status."""
+    response = requests.request(
+        method,
+        f"{emulator.base_url}/_emulator/{path}",
+        verify=str(emulator.ca_path),
+        timeout=30,
+        **kwargs,
+    )
+    assert response.status_code < 400, response.text
+    return response
+
+
+def set_outcome(emulator, address: str, status: str, **fields) -> None:
+    """Set what happens to mail sent to ``address``: see ``POST /_emulator/delivery-outcomes``."""
+    control(
+        emulator, "POST", "delivery-outcomes", json={"address": address, "status": status, **fields}
+    )
+
+
+def configure_trace(emulator, **fields) -> None:
+    """Set pendingPolls, finalAfterSeconds, throttleRequests or throttleWindowSeconds."""
+    control(emulator, "POST", "message-traces/config", json=fields)
+
+
+def trace_requests(emulator) -> int:
+    """Return how many message trace requests the emulator has received since its reset."""
+    return control(emulator, "GET", "message-traces").json()["requests"]
+
+
+def raw_message(subject: str, to: list[str], cc: list[str] | None = None) -> bytes:
+    """Return an RFC 5322 message from Alice, with a Message-ID of its own."""
+    message = EmailMessage()
+    message["From"] = "Alice Sender <alice@contoso.example>"
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="contoso.example")
+    message.set_content("The figures are in the secure link.")
+    return message.as_bytes()
+
+
+def tracking_by_internet_message_id(client, headers: dict, internet_message_id: str) -> dict:
+    """Return the task-pane API's tracking of the caller's message with that Message-ID."""
+    response = client.get(
+        "/api/messages/lookup",
+        query_string={"internetMessageId": internet_message_id},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()

@@ -114,6 +114,8 @@ def emulator_environ(emulator, storage_dir: Path, public_url: str) -> dict[str, 
         "MAILGRIP_CA_BUNDLE": str(emulator.ca_path),
         "MAILGRIP_DEMO_SIGNIN": "true",
         "MAILGRIP_DEMO_CLIENT_ID": emulator.public_client_id,
+        # The demo and the tests run without the internet, so Office.js comes from npm.
+        "MAILGRIP_OFFICE_JS": "local",
     }
 
 

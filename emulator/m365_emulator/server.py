@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
+from .authorize import register_spa_redirect_uri
 from .context import Emulator
 from .control import import_sent_item, message_summary, reset_emulator
 from .delta import DeltaTracker
@@ -145,6 +146,10 @@ class EmulatorServer:
     def configure(self, mailgrip_url: str | None = None, addin_id: str | None = None) -> None:
         """Set Mailgrip's base URL (loopback only) and the add-in id."""
         self.emulator.config.update(mailgrip_url, addin_id)
+
+    def register_spa_redirect_uri(self, uri: str, client_id: str = MAILGRIP_CLIENT_ID) -> None:
+        """Let ``uri`` receive codes of the authorization code flow for an app (Mailgrip's)."""
+        register_spa_redirect_uri(self.emulator, client_id, uri)
 
     def create_user(self, address: str, display_name: str, password: str) -> dict[str, str]:
         """Create a user with a mailbox, or update the name and password of an existing one."""

@@ -56,6 +56,8 @@ def run_demo(port: int, emulator_port: int = 0) -> None:
     server = make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno())
     threading.Thread(target=server.serve_forever, name="mailgrip-http", daemon=True).start()
     emulator.configure(mailgrip_url=public_url)
+    # The task pane's sign-in dialog inside Outlook returns to this page with its code.
+    emulator.register_spa_redirect_uri(f"{public_url}/taskpane/signin-dialog")
 
     password = secrets.token_urlsafe(9)
     emulator.create_user(SENDER[1], SENDER[0], password)

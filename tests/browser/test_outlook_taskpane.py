@@ -1,0 +1,171 @@
+"""The task pane inside Outlook: the real Office.js from npm on a stand-in for Outlook's host.
+
+No Outlook can run on a test machine, and Office.js outside Office reports no host, so two
+init scripts stand in for what Outlook provides. ``outlook_host.js`` plays the host side of
+classic Outlook on Windows (``window.external``: host info, context, GetInitialData with the
+open item, dialogs), and ``microsoft_ajax_stand_in.js`` the MicrosoftAjax.js that Office.js
+loads from Microsoft's CDN inside Outlook. Everything else is real: Office.js and its Outlook
+script from ``taskpane/node_modules``, Mailgrip on loopback, and the emulator's authorize and
+token endpoints, which the sign-in dialog reaches through Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from builders import make_share
+from playwright.sync_api import Page, expect
+
+from mailgrip.db import db
+from mailgrip.mirror.models import Mailbox
+
+pytestmark = pytest.mark.browser
+
+HERE = Path(__file__).parent
+HOST_SCRIPTS = (HERE / "microsoft_ajax_stand_in.js").read_text() + (
+    HERE / "outlook_host.js"
+).read_text()
+TOKEN_KEY = "mailgrip.taskpane.token"
+# An EWS id as classic Outlook reports it (standard base64 with / and +), and its REST spelling.
+EWS_ITEM_ID = "AAMkADk0ZGY5+MTI3/LTQ3ZTMtOGFlNS1iZDk4ZjIwYjA1ZjUARgAAAAAA+x/QAAA="
+REST_ITEM_ID = "AAMkADk0ZGY5_MTI3-LTQ3ZTMtOGFlNS1iZDk4ZjIwYjA1ZjUARgAAAAAA_x-QAAA="
+# Outlook's default ("Colorful") theme on Windows, as 0xRRGGBB integers.
+OFFICE_THEME = {
+    "bodyBackgroundColor": 0xFFFFFF,
+    "bodyForegroundColor": 0x262626,
+    "controlBackgroundColor": 0xFFFFFF,
+    "controlForegroundColor": 0x262626,
+}
+# Requirement sets of a classic Outlook without nested app authentication or single sign-on,
+# so the pane signs in through its dialog.
+DIALOG_ONLY = {"Mailbox": "1.13", "DialogApi": "1.2"}
+
+
+def _host(item_id: str, internet_message_id: str, sender: str, user: str) -> dict:
+    """What the stand-in host reports: the open item, the signed-in user, requirement sets."""
+    return {
+        "item": {
+            "itemId": item_id,
+            "internetMessageId": internet_message_id,
+            "subject": "Quarterly figures",
+            "from": {"address": sender, "name": sender.split("@")[0].title()},
+            "to": [{"address": "bob@fabrikam.example", "name": "Bob"}],
+            "sent": "2026-12-04T09:30:00Z",
+        },
+        "user": {"address": user, "name": user.split("@")[0].title()},
+        "requirements": DIALOG_ONLY,
+        "theme": OFFICE_THEME,
+    }
+
+
+@pytest.fixture
+def open_in_outlook(open_pane_page, live_server, emulator):
+    """Open the pane as Outlook would for an item; ``token`` starts it signed in."""
+    emulator.register_spa_redirect_uri(f"{live_server.url}/taskpane/signin-dialog")
+
+    def open_item(host: dict, token: str | None = None) -> Page:
+        # The emulator's certificate comes from a CA made for this run, and Chromium has no
+        # per-context trust store, so this context skips certificate checks. Its requests
+        # still reach loopback only.
+        page = open_pane_page(ignore_https_errors=True)
+        script = f"window.__outlookHost = {json.dumps(host)};\n"
+        if token:
+            saved = {"token": token, "expiresAt": (time.time() + 3600) * 1000}
+            script += (
+                "if (location.pathname === '/taskpane') "
+                f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(json.dumps(saved))});\n"
+            )
+        page.context.add_init_script(script + HOST_SCRIPTS)
+        page.goto(f"{live_server.url}/taskpane")
+        return page
+
+    return open_item
+
+
+def _tracked_message(live_server, alice_headers, graph_id: str):
+    """A sent message with a secure file, mirrored under ``graph_id``, as the sync leaves it."""
+    response = requests.get(f"{live_server.url}/api/messages", headers=alice_headers, timeout=30)
+    assert response.status_code == 200, response.text
+    mailbox = db.session.scalar(sa.select(Mailbox).where(Mailbox.address == "alice@contoso.example"))
+    built = make_share(mailbox, {"figures.pdf": b"%PDF-1.7\n%%EOF\n"}, recipients=["bob@fabrikam.example"])
+    built.message.graph_id = graph_id
+    built.message.subject = "Quarterly figures"
+    db.session.commit()
+    return built.message
+
+
+def _sign_in_through_dialog(page: Page, alice) -> None:
+    """Press Sign in, then sign in on the emulator's page in the dialog that opens."""
+    with page.context.expect_page() as opened:
+        page.locator("#outlook-signin-button").click()
+    dialog = opened.value
+    dialog.wait_for_url("**/oauth2/v2.0/authorize?**")
+    dialog.get_by_label("Email").fill(alice.address)
+    dialog.get_by_label("Password").fill(alice.password)
+    dialog.get_by_role("button", name="Sign in").click()
+    dialog.wait_for_event("close")
+
+
+def test_outlook_item_shows_tracking(open_in_outlook, app, live_server, alice, alice_headers):
+    message = _tracked_message(live_server, alice_headers, REST_ITEM_ID)
+    host = _host(EWS_ITEM_ID, "<other-id@contoso.example>", alice.address, alice.address)
+
+    page = open_in_outlook(host)
+    expect(page.locator("#outlook-signin")).to_be_visible()
+    _sign_in_through_dialog(page, alice)
+
+    expect(page.locator("#message-subject")).to_have_text("Quarterly figures")
+    expect(page.locator("#recipients")).to_contain_text("bob@fabrikam.example")
+    expect(page.locator("#files")).to_contain_text("figures.pdf")
+    assert page.evaluate("Office.context.mailbox.item.itemId") == EWS_ITEM_ID
+    assert message.graph_id == REST_ITEM_ID
+
+
+def test_outlook_item_found_by_internet_message_id(
+    open_in_outlook, app, live_server, alice, alice_headers, api_token
+):
+    message = _tracked_message(live_server, alice_headers, "AAMkADimmutable-id=")
+    host = _host(EWS_ITEM_ID, message.internet_message_id, alice.address, alice.address)
+
+    page = open_in_outlook(host, token=api_token(alice))
+
+    expect(page.locator("#message-subject")).to_have_text("Quarterly figures")
+
+
+def test_outlook_unknown_item_explains(open_in_outlook, live_server, alice, api_token):
+    host = _host(EWS_ITEM_ID, "<unknown@contoso.example>", alice.address, alice.address)
+
+    page = open_in_outlook(host, token=api_token(alice))
+
+    expect(page.locator("#notice")).to_contain_text("Mailgrip does not know this message")
+    expect(page.locator("#message")).to_be_hidden()
+
+
+def test_outlook_received_item_explains(open_in_outlook, alice):
+    host = _host(EWS_ITEM_ID, "<in@fabrikam.example>", "bob@fabrikam.example", alice.address)
+
+    page = open_in_outlook(host)
+
+    expect(page.locator("#notice")).to_contain_text("You did not send this message")
+    expect(page.locator("#outlook-signin")).to_be_hidden()
+
+
+def test_outlook_dialog_cancel_keeps_sign_in(open_in_outlook, alice):
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+    page = open_in_outlook(host)
+
+    with page.context.expect_page() as opened:
+        page.locator("#outlook-signin-button").click()
+    dialog = opened.value
+    dialog.wait_for_url("**/oauth2/v2.0/authorize?**")
+    dialog.get_by_label("Email").fill(alice.address)
+    dialog.get_by_label("Password").fill("wrong password")
+    dialog.get_by_role("button", name="Sign in").click()
+
+    expect(dialog.locator("#signin-error")).to_contain_text("incorrect")
+    expect(page.locator("#outlook-signin")).to_be_visible()

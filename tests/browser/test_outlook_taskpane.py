@@ -31,6 +31,7 @@ HOST_SCRIPTS = (HERE / "microsoft_ajax_stand_in.js").read_text() + (
     HERE / "outlook_host.js"
 ).read_text()
 TOKEN_KEY = "mailgrip.taskpane.token"
+ALICE = "alice@contoso.example"
 # An EWS id as classic Outlook reports it (standard base64 with / and +), and its REST spelling.
 EWS_ITEM_ID = "AAMkADk0ZGY5+MTI3/LTQ3ZTMtOGFlNS1iZDk4ZjIwYjA1ZjUARgAAAAAA+x/QAAA="
 REST_ITEM_ID = "AAMkADk0ZGY5_MTI3-LTQ3ZTMtOGFlNS1iZDk4ZjIwYjA1ZjUARgAAAAAA_x-QAAA="
@@ -75,10 +76,10 @@ def open_in_outlook(open_pane_page, live_server, emulator):
         page = open_pane_page(ignore_https_errors=True)
         script = f"window.__outlookHost = {json.dumps(host)};\n"
         if token:
-            saved = {"token": token, "expiresAt": (time.time() + 3600) * 1000}
+            saved = json.dumps({"token": token, "expiresAt": (time.time() + 3600) * 1000})
             script += (
                 "if (location.pathname === '/taskpane') "
-                f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(json.dumps(saved))});\n"
+                f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(saved)});\n"
             )
         page.context.add_init_script(script + HOST_SCRIPTS)
         page.goto(f"{live_server.url}/taskpane")
@@ -91,8 +92,9 @@ def _tracked_message(live_server, alice_headers, graph_id: str):
     """A sent message with a secure file, mirrored under ``graph_id``, as the sync leaves it."""
     response = requests.get(f"{live_server.url}/api/messages", headers=alice_headers, timeout=30)
     assert response.status_code == 200, response.text
-    mailbox = db.session.scalar(sa.select(Mailbox).where(Mailbox.address == "alice@contoso.example"))
-    built = make_share(mailbox, {"figures.pdf": b"%PDF-1.7\n%%EOF\n"}, recipients=["bob@fabrikam.example"])
+    mailbox = db.session.scalar(sa.select(Mailbox).where(Mailbox.address == ALICE))
+    files = {"figures.pdf": b"%PDF-1.7\n%%EOF\n"}
+    built = make_share(mailbox, files, recipients=["bob@fabrikam.example"])
     built.message.graph_id = graph_id
     built.message.subject = "Quarterly figures"
     db.session.commit()

@@ -172,7 +172,8 @@
     const signedIn = view === "list" || view === "message";
     byId("all-messages").hidden = !config.selection || view === "signin" || state.outlook;
     byId("refresh").hidden = !signedIn;
-    byId("signout").hidden = !(signedIn && config.demoSignin);
+    // Inside Outlook the user is signed in through Outlook, so there is nothing to sign out of.
+    byId("signout").hidden = !(signedIn && config.demoSignin) || state.outlook;
   }
 
   function showNotice(text) {

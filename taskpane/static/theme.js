@@ -40,3 +40,5 @@ if (office) {
   root.style.setProperty("--office-body-background", office.bodyBackgroundColor);
   root.style.setProperty("--office-body-foreground", office.bodyForegroundColor);
 }
+// Tests and styles can tell when the theme is in place.
+root.classList.add("theme-ready");

@@ -171,3 +171,68 @@ def test_outlook_dialog_cancel_keeps_sign_in(open_in_outlook, alice):
 
     expect(dialog.locator("#signin-error")).to_contain_text("incorrect")
     expect(page.locator("#outlook-signin")).to_be_visible()
+
+
+# Roles of controls that a screen reader announces by name.
+NAMED_ROLES = {"button", "checkbox", "switch", "link", "textbox", "combobox", "menuitem"}
+
+
+def _unnamed_controls(page: Page) -> list[str]:
+    """Controls in Chromium's accessibility tree that have no accessible name."""
+    session = page.context.new_cdp_session(page)
+    nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    unnamed = []
+    for node in nodes:
+        role = (node.get("role") or {}).get("value")
+        name = (node.get("name") or {}).get("value", "")
+        if role in NAMED_ROLES and not node.get("ignored") and not str(name).strip():
+            unnamed.append(f"{role} (backend node {node.get('backendDOMNodeId')})")
+    return unnamed
+
+
+def _roles_with_name(page: Page, name: str) -> set[str]:
+    session = page.context.new_cdp_session(page)
+    nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    return {
+        (node.get("role") or {}).get("value")
+        for node in nodes
+        if (node.get("name") or {}).get("value") == name and not node.get("ignored")
+    }
+
+
+def test_outlook_pane_at_320px(
+    open_in_outlook, app, live_server, alice, alice_headers, api_token, tmp_path
+):
+    _tracked_message(live_server, alice_headers, REST_ITEM_ID)
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+
+    page = open_in_outlook(host, token=api_token(alice))
+    expect(page.locator("#message-subject")).to_have_text("Quarterly figures")
+    expect(page.locator("html.theme-ready")).to_be_attached()
+    page.screenshot(path=tmp_path / "outlook-pane-320.png", full_page=True)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert _unnamed_controls(page) == []
+    assert page.locator("#status").get_attribute("role") == "status"
+    assert page.evaluate("document.documentElement.classList.contains('in-office')")
+
+
+def test_outlook_sign_in_by_keyboard(open_in_outlook, alice, tmp_path):
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+    page = open_in_outlook(host)
+    expect(page.locator("#outlook-signin")).to_be_visible()
+    expect(page.locator("html.theme-ready")).to_be_attached()
+    page.screenshot(path=tmp_path / "outlook-signin-320.png", full_page=True)
+
+    assert "button" in _roles_with_name(page, "Sign in")
+    assert _unnamed_controls(page) == []
+    focused = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement && document.activeElement.id"))
+    assert "outlook-signin-button" in focused
+    page.locator("#outlook-signin-button").focus()
+    with page.context.expect_page() as opened:
+        page.keyboard.press("Enter")
+    opened.value.wait_for_url("**/oauth2/v2.0/authorize?**")
+

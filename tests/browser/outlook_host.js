@@ -8,7 +8,7 @@
 // Office.context.mailbox and resolves Office.onReady with host Outlook.
 //
 // The test sets `window.__outlookHost` before this script: { item, user, requirements,
-// theme }.
+// theme, sso }.
 // Dialogs that the pane opens with displayDialogAsync become popup windows named
 // "outlook-dialog", which run the same script as a dialog host, and their messageParent
 // calls are passed to the pane's event handler.
@@ -20,6 +20,9 @@
   window.__outlookHostCalls = calls;
 
   const GET_INITIAL_DATA = 1;
+  // Office.auth.getAccessToken (dispidGetAccessTokenMethod). The stand-in answers with
+  // host.sso: { token } for success or { error } with an SSO error code such as 13003.
+  const GET_ACCESS_TOKEN = 98;
   // Outlook's result code for a method it does not support (ooeOperationNotSupported).
   const NOT_SUPPORTED = 5000;
 
@@ -105,6 +108,11 @@
     GetContext: () => context,
     Execute(dispid, params, callback) {
       calls.push({ method: "Execute", dispid });
+      if (dispid === GET_ACCESS_TOKEN && host.sso) {
+        // The host answers [status, payload]; a bare number is an error status.
+        callback(host.sso.error ? host.sso.error : safeArray([0, host.sso.token]), 0);
+        return;
+      }
       if (dispid === GET_INITIAL_DATA && !isDialog) {
         const data = initialData();
         callback(safeArray(data ? [JSON.stringify(data), 0] : []), 0);

@@ -66,10 +66,11 @@ def _host(item_id: str, internet_message_id: str, sender: str, user: str) -> dic
 
 @pytest.fixture
 def open_in_outlook(open_pane_page, live_server, emulator):
-    """Open the pane as Outlook would for an item; ``token`` starts it signed in."""
+    """Open the pane as Outlook would for an item; ``token`` starts it signed in, and
+    ``console`` collects what the page logs."""
     emulator.register_spa_redirect_uri(f"{live_server.url}/taskpane/signin-dialog")
 
-    def open_item(host: dict, token: str | None = None) -> Page:
+    def open_item(host: dict, token: str | None = None, console: list | None = None) -> Page:
         # The emulator's certificate comes from a CA made for this run, and Chromium has no
         # per-context trust store, so this context skips certificate checks. Its requests
         # still reach loopback only.
@@ -82,6 +83,8 @@ def open_in_outlook(open_pane_page, live_server, emulator):
                 f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(saved)});\n"
             )
         page.context.add_init_script(script + HOST_SCRIPTS)
+        if console is not None:
+            page.on("console", lambda message: console.append(message.text))
         page.goto(f"{live_server.url}/taskpane")
         return page
 
@@ -236,3 +239,53 @@ def test_outlook_sign_in_by_keyboard(open_in_outlook, alice, tmp_path):
         page.keyboard.press("Enter")
     opened.value.wait_for_url("**/oauth2/v2.0/authorize?**")
 
+
+# Requirement sets of an Outlook with single sign-on (IdentityAPI 1.3) but without nested app
+# authentication.
+WITH_SSO = {**DIALOG_ONLY, "IdentityAPI": "1.3"}
+
+
+def test_outlook_single_sign_on(open_in_outlook, app, live_server, alice, alice_headers, api_token):
+    _tracked_message(live_server, alice_headers, REST_ITEM_ID)
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+    host["requirements"] = WITH_SSO
+    # Office returns a token for the add-in's own API, as the emulator issues it.
+    host["sso"] = {"token": api_token(alice)}
+
+    page = open_in_outlook(host)
+
+    expect(page.locator("#message-subject")).to_have_text("Quarterly figures")
+    calls = page.evaluate("window.__outlookHostCalls.map((call) => call.dispid)")
+    assert 98 in calls
+
+
+@pytest.mark.parametrize("code", range(13000, 13014))
+def test_outlook_sso_error_explained(open_in_outlook, alice, code):
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+    host["requirements"] = WITH_SSO
+    host["sso"] = {"error": code}
+    console: list[str] = []
+
+    page = open_in_outlook(host, console=console)
+    strings = json.loads(page.locator("#taskpane-config").text_content())["strings"]
+
+    expect(page.locator("#outlook-signin-reason")).to_have_text(strings["ssoErrors"][str(code)])
+    expect(page.locator("#outlook-signin-button")).to_be_visible()
+    # 13008 (a call in progress) and 13013 (too many calls) are worth one more try.
+    expected_calls = 2 if code in (13008, 13013) else 1
+    calls = page.evaluate("window.__outlookHostCalls.filter((call) => call.dispid === 98).length")
+    assert calls == expected_calls
+    assert any("Office SSO" in line for line in console)
+
+
+def test_outlook_sso_failure_falls_back_to_dialog(open_in_outlook, alice):
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+    host["requirements"] = WITH_SSO
+    host["sso"] = {"error": 13003}
+    page = open_in_outlook(host)
+    expect(page.locator("#outlook-signin-button")).to_be_visible()
+
+    with page.context.expect_page() as opened:
+        page.locator("#outlook-signin-button").click()
+
+    opened.value.wait_for_url("**/oauth2/v2.0/authorize?**")

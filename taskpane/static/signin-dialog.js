@@ -1,7 +1,7 @@
 // Mailgrip's sign-in dialog: the OAuth 2.0 authorization code flow with PKCE (RFC 7636), run
 // in a window that Outlook opened with Office.context.ui.displayDialogAsync. The first visit
-// redirects to the identity platform; the second, with the code in the fragment, redeems it
-// and passes the access token to the task pane with messageParent.
+// redirects to the identity platform. The second visit has the code in the fragment, redeems
+// it and passes the access token to the task pane with messageParent.
 "use strict";
 
 (() => {

@@ -1,8 +1,8 @@
-// Sign-in inside Outlook, best method first: nested app authentication (msal-browser's
-// nestable client, where NestedAppAuth 1.1 is supported), then Office single sign-on
-// (Office.auth.getAccessToken, IdentityAPI 1.3), then Mailgrip's sign-in dialog, which runs the
-// authorization code flow with PKCE in a window opened by the Office dialog API.
-// Tokens are never logged; errors are logged with their codes only.
+// Sign-in inside Outlook, best method first. Nested app authentication (msal-browser's
+// nestable client) comes first where NestedAppAuth 1.1 is supported. Office single sign-on
+// (Office.auth.getAccessToken, IdentityAPI 1.3) comes next, and Mailgrip's sign-in dialog
+// last: it runs the authorization code flow with PKCE in a window of the Office dialog API.
+// Errors are logged with their codes only, and tokens are never logged.
 "use strict";
 
 window.mailgripSignin = (() => {
@@ -13,10 +13,11 @@ window.mailgripSignin = (() => {
   // Office dialog API: 12006 is the event that the user closed the dialog.
   const DIALOG_CLOSED_BY_USER = 12006;
 
-  // Office SSO errors, from Microsoft's "Troubleshoot error messages for single sign-on"
-  // page: what each means to the user and what the pane does next. "dialog" tries the
-  // sign-in dialog, "retry" calls getAccessToken once more after a pause, and "stop" shows
-  // the sign-in button with the message.
+  // What the pane does after each Office SSO error. "dialog" tries the sign-in dialog, "retry"
+  // calls getAccessToken once more after a pause, and "stop" shows the sign-in button with
+  // the error's message. The causes follow Microsoft's "Troubleshoot error messages for
+  // single sign-on" page.
+  // NOTE: only 13000 to 13004 were checked against that page's current text.
   const SSO_ERRORS = {
     13000: "dialog", // getAccessToken is not supported by this Office version or manifest
     13001: "dialog", // the user is not signed in to Office
@@ -24,14 +25,12 @@ window.mailgripSignin = (() => {
     13003: "dialog", // the account type is not supported (for example an on-premises account)
     13004: "dialog", // invalid resource: the manifest's WebApplicationInfo is wrong
     13005: "dialog", // invalid grant: consent for the app is missing
-    13006: "dialog", // client error in Office; signing out of Office and in again may help
+    13006: "dialog", // client error in Office, which signing out of Office and in again may fix
     13007: "dialog", // Office could not get a token for the add-in
     13008: "retry", // an earlier getAccessToken call has not finished
     13009: "dialog", // forceConsent is not supported for this deployment
     13010: "dialog", // Office on the web in Edge Legacy or Internet Explorer with mixed zones
-    // NOTE: Microsoft's page lists no cause for 13011; it is treated like the errors that
-    // mean single sign-on cannot work here.
-    13011: "dialog",
+    13011: "dialog", // single sign-on is not available in this browser or setting
     13012: "dialog", // the platform does not support single sign-on (or it was sideloaded on the web)
     13013: "retry", // getAccessToken was called too often in a short time
   };
@@ -53,7 +52,7 @@ window.mailgripSignin = (() => {
   }
 
   function expiresInFromJwt(token) {
-    // The expiry is read without verifying the token, only to know when to ask for a new one;
+    // The expiry is read without verifying the token, only to know when to ask for a new one.
     // Mailgrip's server verifies every token it receives.
     try {
       const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
@@ -155,7 +154,7 @@ window.mailgripSignin = (() => {
   /**
    * Acquire an access token for Mailgrip's API with the best method that works.
    * Without `interactive`, only methods that need no window or prompt are tried, so that the
-   * pane can start signed in; the dialog opens only after the user pressed "Sign in".
+   * pane can start signed in. The dialog opens only after the user pressed "Sign in".
    * Resolves to { accessToken, expiresIn } or rejects with SignInFailed, whose message says
    * why single sign-on did not work (empty when there is nothing to explain).
    */

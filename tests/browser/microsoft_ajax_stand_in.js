@@ -2,11 +2,11 @@
 // browser tests only.
 //
 // Inside Outlook, Office.js's Outlook scripts load MicrosoftAjax.js from ajax.aspnetcdn.com
-// unless the page already has it. No npm package ships that file and the tests reach no other
-// host than loopback, so this script defines what Office.js 1.1.110 reads from it, before the
-// page's scripts run: Type.registerNamespace and registerClass, Sys.StringBuilder,
-// Sys.Serialization.JavaScriptSerializer, Sys.Debug, Function._validateParams and the
-// Error factories. Parameter validation is left out: _validateParams accepts everything.
+// unless the page already has it. No npm package ships that file, and the tests reach no host
+// but loopback. So this script defines, before the page's scripts run, what Office.js 1.1.110
+// reads from it: Type.registerNamespace and registerClass, Sys.StringBuilder,
+// Sys.Serialization.JavaScriptSerializer, Sys.Debug, Function._validateParams and the Error
+// factories. Parameter validation is left out, because _validateParams accepts everything.
 (() => {
   if (!window.__outlookHost) return;
   window.Type = Function;

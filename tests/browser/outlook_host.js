@@ -20,7 +20,7 @@
   window.__outlookHostCalls = calls;
 
   const GET_INITIAL_DATA = 1;
-  // Office.auth.getAccessToken (dispidGetAccessTokenMethod). The stand-in answers with
+  // Office.auth.getAccessToken (dispidGetAccessTokenMethod). The stand-in returns
   // host.sso: { token } for success or { error } with an SSO error code such as 13003.
   const GET_ACCESS_TOKEN = 98;
   // Outlook's result code for a method it does not support (ooeOperationNotSupported).
@@ -109,7 +109,7 @@
     Execute(dispid, params, callback) {
       calls.push({ method: "Execute", dispid });
       if (dispid === GET_ACCESS_TOKEN && host.sso) {
-        // The host answers [status, payload]; a bare number is an error status.
+        // The host returns [status, payload], or a bare number as an error status.
         callback(host.sso.error ? host.sso.error : safeArray([0, host.sso.token]), 0);
         return;
       }

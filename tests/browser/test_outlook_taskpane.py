@@ -160,7 +160,7 @@ def test_outlook_received_item_explains(open_in_outlook, alice):
     expect(page.locator("#outlook-signin")).to_be_hidden()
 
 
-def test_outlook_dialog_cancel_keeps_sign_in(open_in_outlook, alice):
+def test_dialog_wrong_password_shows_error(open_in_outlook, alice):
     host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
     page = open_in_outlook(host)
 

@@ -119,7 +119,7 @@ def test_wrong_verifier_is_rejected(http, flow):
 
 
 def test_short_verifier_is_rejected(http, flow):
-    # RFC 7636 asks for at least 43 characters, even when the challenge would match.
+    # RFC 7636 requires at least 43 characters, even when the challenge would match.
     short = "too-short"
     flow["params"]["code_challenge"] = _challenge(short)
     code = _code(http, flow)

@@ -3,7 +3,7 @@
 Outlook opens this page with the Office dialog API. Its script runs the OAuth 2.0
 authorization code flow with PKCE against the identity platform, as a single-page application
 does, and passes the access token to the pane with ``Office.context.ui.messageParent``.
-Mailgrip's server never sees the code or the token.
+The code and the token never reach Mailgrip's server.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def page():
     """Render the dialog page; its script redirects to the identity platform and back here."""
     settings = current_settings()
     auth = outlook_auth_config(settings)
+
     config = {
         "clientId": auth["clientId"],
         "authority": auth["authority"],
@@ -65,6 +66,7 @@ def page():
             ),
         },
     }
+
     response = current_app.make_response(render_template("signin_dialog.html", config=config))
     response.headers["Cache-Control"] = "no-store"
     authority = urlsplit(settings.authority)

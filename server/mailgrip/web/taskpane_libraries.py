@@ -10,7 +10,6 @@ rather than in a query string.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,8 +21,6 @@ from flask.blueprints import BlueprintSetupState
 from ..config import ConfigError
 from ..settings import current_settings
 from .taskpane_files import TASKPANE_DIR
-
-log = logging.getLogger(__name__)
 
 NODE_MODULES = TASKPANE_DIR / "node_modules"
 OFFICE_JS_CDN_ORIGIN = "https://appsforoffice.microsoft.com"

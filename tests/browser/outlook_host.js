@@ -8,7 +8,7 @@
 // Office.context.mailbox and resolves Office.onReady with host Outlook.
 //
 // The test sets `window.__outlookHost` before this script: { item, user, requirements,
-// theme, sso }.
+// theme, sso, naa }.
 // Dialogs that the pane opens with displayDialogAsync become popup windows named
 // "outlook-dialog", which run the same script as a dialog host, and their messageParent
 // calls are passed to the pane's event handler.
@@ -101,6 +101,37 @@
       handler(DIALOG_EVENT, safeArray([0, message, new URL(url).origin]));
     };
     dialog = popup;
+  }
+
+  // Outlook hosts that support nested app authentication inject window.nestedAppAuthBridge,
+  // which msal-browser's nestable client sends JSON requests to. The stand-in answers
+  // GetInitContext, and GetToken or GetTokenPopup with host.naa: { token, account }.
+  if (host.naa && !isDialog) {
+    const listeners = [];
+    window.nestedAppAuthBridge = {
+      addEventListener(type, listener) {
+        if (type === "message") listeners.push(listener);
+      },
+      removeEventListener(type, listener) {
+        const index = listeners.indexOf(listener);
+        if (index >= 0) listeners.splice(index, 1);
+      },
+      postMessage(text) {
+        const request = JSON.parse(text);
+        calls.push({ method: "nestedAppAuthBridge", request: request.method });
+        const response = { messageType: "NestedAppAuthResponse", requestId: request.requestId, success: true };
+        if (request.method === "GetInitContext") {
+          response.initContext = { sdkName: "outlook-host-stand-in", sdkVersion: "1.0.0" };
+        } else if (request.method === "GetToken" || request.method === "GetTokenPopup") {
+          response.token = host.naa.token;
+          response.account = host.naa.account;
+        } else {
+          response.success = false;
+          response.error = { status: "NESTED_APP_AUTH_UNAVAILABLE", description: `${request.method} is not supported` };
+        }
+        setTimeout(() => listeners.forEach((listener) => listener({ data: JSON.stringify(response) })), 0);
+      },
+    };
   }
 
   window.external = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -289,3 +290,44 @@ def test_outlook_sso_failure_falls_back_to_dialog(open_in_outlook, alice):
         page.locator("#outlook-signin-button").click()
 
     opened.value.wait_for_url("**/oauth2/v2.0/authorize?**")
+
+
+def test_outlook_nested_app_authentication(
+    open_in_outlook, app, live_server, emulator, alice, alice_headers
+):
+    _tracked_message(live_server, alice_headers, REST_ITEM_ID)
+    # The tokens that Outlook's broker would return: the API token and an ID token.
+    granted = requests.post(
+        f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "password",
+            "client_id": emulator.public_client_id,
+            "username": alice.address,
+            "password": alice.password,
+            "scope": f"api://{emulator.client_id}/access_as_user openid profile",
+        },
+        verify=str(emulator.ca_path),
+        timeout=30,
+    ).json()
+    host = _host(EWS_ITEM_ID, "<x@contoso.example>", alice.address, alice.address)
+    host["requirements"] = {**WITH_SSO, "NestedAppAuth": "1.1"}
+    host["naa"] = {
+        "token": {
+            "access_token": granted["access_token"],
+            "id_token": granted["id_token"],
+            "expires_in": granted["expires_in"],
+            "scope": f"api://{emulator.client_id}/access_as_user",
+            "token_type": "Bearer",
+        },
+        "account": {"environment": urlsplit(emulator.base_url).netloc, "username": alice.address},
+    }
+
+    page = open_in_outlook(host)
+
+    expect(page.locator("#message-subject")).to_have_text("Quarterly figures")
+    bridge_requests = page.evaluate(
+        "window.__outlookHostCalls.filter((call) => call.request).map((call) => call.request)"
+    )
+    assert "GetToken" in bridge_requests
+    dispids = page.evaluate("window.__outlookHostCalls.map((call) => call.dispid)")
+    assert 98 not in dispids

@@ -78,21 +78,27 @@ class AuthorizationCodeStore:
         with self._lock:
             if code in self._redeemed:
                 raise OAuthError(
-                    "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, "
-                    "please retry with a new valid code or use an existing refresh token."
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, "
+                    "please retry with a new valid code or use an existing refresh token.",
                 )
             grant = self._codes.pop(code, None)
             if grant is not None:
                 self._redeemed[code] = grant.expires_at
         if grant is None:
             raise OAuthError(
-                "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid: "
-                "the authorization code is unknown."
+                "invalid_grant",
+                9002313,
+                "Invalid request. Request is malformed or invalid: "
+                "the authorization code is unknown.",
             )
         if now >= grant.expires_at:
             raise OAuthError(
-                "invalid_grant", 70008, "The provided authorization code or refresh token has "
-                "expired due to inactivity. Send a new interactive authorization request."
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has "
+                "expired due to inactivity. Send a new interactive authorization request.",
             )
         return grant
 
@@ -205,30 +211,38 @@ def _parse_authorize(emulator, values: Mapping[str, str]) -> _AuthorizeRequest:
         )
     response_mode = values.get("response_mode") or "query"
     partial = _AuthorizeRequest(
-        client, redirect_uri, response_mode if response_mode in RESPONSE_MODES else "query",
-        values.get("state"), values.get("scope", ""), values.get("code_challenge", ""),
+        client,
+        redirect_uri,
+        response_mode if response_mode in RESPONSE_MODES else "query",
+        values.get("state"),
+        values.get("scope", ""),
+        values.get("code_challenge", ""),
     )
     try:
         if response_mode not in RESPONSE_MODES:
             raise OAuthError(
-                "invalid_request", 900144,
+                "invalid_request",
+                900144,
                 f"The response_mode '{response_mode}' is not supported; use query or fragment.",
             )
         if values.get("response_type") != "code":
             raise OAuthError(
-                "unsupported_response_type", 700054,
+                "unsupported_response_type",
+                700054,
                 f"response_type '{values.get('response_type', '')}' is not enabled for the "
                 "application; use code.",
             )
         if not partial.scope:
             raise OAuthError(
-                "invalid_request", 900144,
+                "invalid_request",
+                900144,
                 "The request body must contain the following parameter: 'scope'.",
             )
         GrantHandler(emulator).delegated_scopes(partial.scope, client)
         if not partial.code_challenge:
             raise OAuthError(
-                "invalid_request", 9002325,
+                "invalid_request",
+                9002325,
                 "Proof Key for Code Exchange is required for cross-origin authorization code "
                 "redemption.",
             )
@@ -236,7 +250,8 @@ def _parse_authorize(emulator, values: Mapping[str, str]) -> _AuthorizeRequest:
         # S256, so that a client that would send its verifier in the clear fails here.
         if values.get("code_challenge_method") != "S256":
             raise OAuthError(
-                "invalid_request", 900144,
+                "invalid_request",
+                900144,
                 f"code_challenge_method '{values.get('code_challenge_method', '')}' is not "
                 "accepted; use S256.",
             )
@@ -276,8 +291,14 @@ _ERROR_PAGE = """<!doctype html>
 """
 
 _FORWARDED = (
-    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
-    "code_challenge", "code_challenge_method",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
 )
 
 
@@ -307,7 +328,11 @@ def authorize(emulator) -> Response:
     if user is None or not user.check_password(request.form.get("password", "")):
         # One message for unknown users and wrong passwords, as the identity platform gives.
         return _page(
-            _SIGN_IN_PAGE, 200, client=parsed.client, hidden=hidden, username=username,
+            _SIGN_IN_PAGE,
+            200,
+            client=parsed.client,
+            hidden=hidden,
+            username=username,
             error="Your account or password is incorrect.",
         )
     code = emulator.codes.issue(
@@ -320,8 +345,12 @@ def _redirect_error(emulator, values: Mapping[str, str], error: OAuthError) -> R
     client = emulator.apps[values.get("client_id", "").lower()]
     mode = values.get("response_mode")
     target = _AuthorizeRequest(
-        client, values.get("redirect_uri", ""), mode if mode in RESPONSE_MODES else "query",
-        values.get("state"), "", "",
+        client,
+        values.get("redirect_uri", ""),
+        mode if mode in RESPONSE_MODES else "query",
+        values.get("state"),
+        "",
+        "",
     )
     return target.redirect_with(
         {"error": error.error, "error_description": f"AADSTS{error.code}: {error.description}"}
@@ -343,25 +372,29 @@ def redeem_authorization_code(
     for parameter in ("client_id", "code", "redirect_uri", "code_verifier"):
         if not form.get(parameter):
             raise OAuthError(
-                "invalid_request", 900144,
+                "invalid_request",
+                900144,
                 f"The request body must contain the following parameter: '{parameter}'.",
             )
     client = emulator.apps.get(form["client_id"].lower())
     if client is None:
         raise OAuthError(
-            "unauthorized_client", 700016,
+            "unauthorized_client",
+            700016,
             f"Application with identifier '{form['client_id']}' was not found in the directory "
             f"'{emulator.config.tenant_id}'.",
         )
     if form.get("client_secret") or (authorization or "").lower().startswith("basic "):
         raise OAuthError(
-            "invalid_request", 90023,
+            "invalid_request",
+            90023,
             "Public clients can't send a client secret: redirect URIs of the single-page "
             "application platform redeem codes without one.",
         )
     if not origin:
         raise OAuthError(
-            "invalid_request", 9002327,
+            "invalid_request",
+            9002327,
             "Tokens issued for the 'Single-Page Application' client-type may only be redeemed "
             "via cross-origin requests.",
         )
@@ -369,14 +402,16 @@ def redeem_authorization_code(
     grant = emulator.codes.redeem(form["code"])
     if grant.client_id != client.client_id:
         raise OAuthError(
-            "invalid_grant", 70000,
+            "invalid_grant",
+            70000,
             "Provided grant is invalid or malformed: the code was issued to another client.",
         )
     # NOTE: the AADSTS number for a redirect URI that differs from the authorization request
     # is a guess; the identity platform rejects the request, as RFC 6749 section 4.1.3 asks.
     if form["redirect_uri"] != grant.redirect_uri:
         raise OAuthError(
-            "invalid_grant", 70000,
+            "invalid_grant",
+            70000,
             "Provided grant is invalid or malformed: redirect_uri differs from the one of the "
             "authorization request.",
         )
@@ -385,7 +420,8 @@ def redeem_authorization_code(
         s256_challenge(verifier), grant.code_challenge
     ):
         raise OAuthError(
-            "invalid_grant", 501481,
+            "invalid_grant",
+            501481,
             "The Code_Verifier does not match the code_challenge supplied in the authorization "
             "request.",
         )
@@ -396,9 +432,7 @@ def redeem_authorization_code(
 def allow_spa_origin(emulator, response: Response, origin: str | None) -> Response:
     """Let a page read the token response when its origin is one of a registered single-page
     application redirect URI, as the identity platform's CORS headers do."""
-    spa_origins = {
-        _origin(uri) for app in emulator.apps.values() for uri in app.spa_redirect_uris
-    }
+    spa_origins = {_origin(uri) for app in emulator.apps.values() for uri in app.spa_redirect_uris}
     response.headers["Vary"] = "Origin"
     if origin and origin.lower() in spa_origins:
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -36,8 +36,9 @@ def test_office_js_from_cdn_by_default(tmp_path):
 
     scripts = SCRIPT_SRC.findall(response.get_data(as_text=True))
     assert scripts[0] == OFFICE_JS_CDN
-    assert "script-src 'self' https://appsforoffice.microsoft.com;" in (
-        response.headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self' https://appsforoffice.microsoft.com;"
+        in (response.headers["Content-Security-Policy"])
     )
 
 
@@ -93,9 +94,7 @@ def test_office_js_setting_rejects_other_values(tmp_path):
 
 def test_page_carries_outlook_sign_in_settings(tmp_path):
     page = _app(tmp_path).test_client().get("/taskpane").get_data(as_text=True)
-    config = json.loads(
-        re.search(r'id="taskpane-config">(.*?)</script>', page, re.DOTALL).group(1)
-    )
+    config = json.loads(re.search(r'id="taskpane-config">(.*?)</script>', page, re.DOTALL).group(1))
 
     assert config["auth"] == {
         "clientId": "client-1",
@@ -106,8 +105,8 @@ def test_page_carries_outlook_sign_in_settings(tmp_path):
 
 
 def test_dialog_page_may_reach_authority_only(tmp_path):
-    response = _app(tmp_path, MAILGRIP_OFFICE_JS="local").test_client().get(
-        "/taskpane/signin-dialog"
+    response = (
+        _app(tmp_path, MAILGRIP_OFFICE_JS="local").test_client().get("/taskpane/signin-dialog")
     )
 
     policy = response.headers["Content-Security-Policy"]

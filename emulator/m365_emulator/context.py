@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from flask import Response, current_app, g, jsonify, request
 
-from .authorize import AuthorizationCodeStore
+from .auth_codes import AuthorizationCodeStore
 from .delta import DeltaTracker
 from .directory import AppRegistration, EmulatorConfig
 from .faults import FaultPlan

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from flask import Blueprint, abort, jsonify, request
 
-from .authorize import register_spa_redirect_uri
+from .auth_codes import register_spa_redirect_uri
 from .context import Emulator, control_error, current_emulator
 from .eml_import import RejectedMessage, parse_eml
 from .faults import fault_from_json

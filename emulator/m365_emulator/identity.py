@@ -8,7 +8,8 @@ import uuid
 
 from flask import Blueprint, Response, jsonify, request
 
-from . import authorize as authorization_code
+from . import auth_codes
+from .authorize import authorize as show_authorize
 from .context import current_emulator
 from .grants import JWT_BEARER, GrantHandler, OAuthError
 
@@ -150,7 +151,7 @@ def authorize(tenant: str):
     """Show the sign-in form of the authorization code flow, or redirect with a code."""
     if not _known_tenant(tenant):
         return _unknown_tenant(tenant)
-    return authorization_code.authorize(current_emulator())
+    return show_authorize(current_emulator())
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token")
@@ -197,7 +198,7 @@ def _redeem_code(form: dict[str, str]) -> Response:
     emulator = current_emulator()
     origin = request.headers.get("Origin")
     try:
-        body = authorization_code.redeem_authorization_code(
+        body = auth_codes.redeem_authorization_code(
             emulator, form, request.headers.get("Authorization"), origin
         )
     except OAuthError as error:
@@ -208,4 +209,4 @@ def _redeem_code(form: dict[str, str]) -> Response:
     else:
         response = jsonify(body)
         response.headers["Cache-Control"] = "no-store"
-    return authorization_code.allow_spa_origin(emulator, response, origin)
+    return auth_codes.allow_spa_origin(emulator, response, origin)

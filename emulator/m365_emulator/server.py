@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
-from .authorize import register_spa_redirect_uri
+from .auth_codes import register_spa_redirect_uri
 from .context import Emulator
 from .control import import_sent_item, message_summary, reset_emulator
 from .delta import DeltaTracker

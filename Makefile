@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-install
+# npm ci writes this file, so it is newer than the lock file once the packages are installed.
+NODE_STAMP := taskpane/node_modules/.package-lock.json
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test test-sqlite test-postgres lint bench clean
@@ -16,22 +18,26 @@ $(STAMP): pyproject.toml addin/package-lock.json
 	cd addin && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The task pane's browser libraries (Office.js, msal-browser, Fluent UI), served by Mailgrip.
+$(NODE_STAMP): taskpane/package.json taskpane/package-lock.json
+	cd taskpane && npm ci --no-audit --no-fund
+
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mailgrip demo
 
 # The suite runs twice: on SQLite (the embedded default) and on PostgreSQL.
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 	MAILGRIP_TEST_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(NODE_STAMP)
 	MAILGRIP_TEST_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check server emulator tests
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache addin/node_modules
+	rm -rf $(VENV) instance .pytest_cache addin/node_modules taskpane/node_modules

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Response, current_app, g, jsonify, request
 
+from .auth_codes import AuthorizationCodeStore
 from .delta import DeltaTracker
 from .directory import AppRegistration, EmulatorConfig
 from .faults import FaultPlan
@@ -29,6 +30,7 @@ class Emulator:
     apps: dict[str, AppRegistration]
     delta: DeltaTracker
     faults: FaultPlan
+    codes: AuthorizationCodeStore = field(default_factory=AuthorizationCodeStore)
 
 
 def current_emulator() -> Emulator:

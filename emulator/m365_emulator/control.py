@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from flask import Blueprint, abort, jsonify, request
 
+from .auth_codes import register_spa_redirect_uri
 from .context import Emulator, control_error, current_emulator
 from .eml_import import RejectedMessage, parse_eml
 from .faults import fault_from_json
@@ -234,6 +235,7 @@ def reset_emulator(emulator: Emulator) -> None:
     emulator.delta.reset()
     emulator.tokens.forget_refresh_tokens()
     emulator.faults.clear()
+    emulator.codes.clear()
 
 
 @bp.get("/config")
@@ -251,6 +253,21 @@ def set_config():
     except ValueError as error:
         _fail(400, "invalid_config", str(error))
     return get_config()
+
+
+@bp.post("/apps/<client_id>/spa-redirect-uris")
+def add_spa_redirect_uri(client_id: str):
+    """Register ``uri`` as a single-page application redirect URI of an app."""
+    uri = _json_body().get("uri")
+    if not isinstance(uri, str):
+        _fail(400, "invalid_request", "Send a JSON object with the redirect URI as 'uri'.")
+    try:
+        app = register_spa_redirect_uri(current_emulator(), client_id, uri)
+    except KeyError:
+        _fail(404, "not_found", f"No app with client id {client_id!r}.")
+    except ValueError as error:
+        _fail(400, "invalid_redirect_uri", str(error))
+    return jsonify({"clientId": app.client_id, "spaRedirectUris": list(app.spa_redirect_uris)})
 
 
 @bp.post("/keys/rotate")

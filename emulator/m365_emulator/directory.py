@@ -40,6 +40,8 @@ class AppRegistration:
     graph_delegated_scopes: tuple[str, ...] = ()
     # Scopes the app's own API exposes as ``api://<client_id>/<scope>``.
     api_scopes: frozenset[str] = frozenset()
+    # Redirect URIs of the "Single-page application" platform, for the code flow with PKCE.
+    spa_redirect_uris: tuple[str, ...] = ()
 
     @property
     def is_public(self) -> bool:

@@ -274,7 +274,7 @@ class GrantHandler:
                 50126,
                 "Error validating credentials due to invalid username or password.",
             )
-        return self._user_tokens(form, client, user.id, form.get("scope", ""))
+        return self.user_tokens(form, client, user.id, form.get("scope", ""))
 
     def refresh_token(self, form: Mapping[str, str], client: AppRegistration):
         """Redeem a refresh token issued to the same client."""
@@ -290,7 +290,7 @@ class GrantHandler:
                 "or was issued to another client.",
             )
         scope = form.get("scope") or " ".join(grant.scopes)
-        return self._user_tokens(form, client, grant.user_id, scope)
+        return self.user_tokens(form, client, grant.user_id, scope)
 
     def on_behalf_of(self, form: Mapping[str, str], client: AppRegistration, proven: bool):
         """Exchange a user's token for this client's API for a token to another resource."""
@@ -324,11 +324,12 @@ class GrantHandler:
                 50013,
                 "The assertion is an app-only token; the on-behalf-of flow needs a user's token.",
             )
-        return self._user_tokens(form, client, claims["oid"], form.get("scope", ""))
+        return self.user_tokens(form, client, claims["oid"], form.get("scope", ""))
 
-    def _user_tokens(
+    def user_tokens(
         self, form: Mapping[str, str], client: AppRegistration, user_id: str, raw_scope: str
     ) -> dict[str, Any]:
+        """Issue a user's access token, with ID and refresh tokens when the scope asks."""
         state = self._emulator.state
         user = state.find_user(user_id)
         if user is None:

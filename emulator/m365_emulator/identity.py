@@ -1,4 +1,4 @@
-"""Identity platform endpoints: OpenID configuration, JWKS, user realm and the token endpoint."""
+"""Identity platform endpoints: OpenID configuration, JWKS, user realm, authorize and token."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import uuid
 
 from flask import Blueprint, Response, jsonify, request
 
+from . import auth_codes
+from .authorize import authorize as show_authorize
 from .context import current_emulator
 from .grants import JWT_BEARER, GrantHandler, OAuthError
 
@@ -144,19 +146,12 @@ def user_realm(username: str):
     )
 
 
-@bp.get("/<tenant>/oauth2/v2.0/authorize")
+@bp.route("/<tenant>/oauth2/v2.0/authorize", methods=["GET", "POST"])
 def authorize(tenant: str):
-    """Report that the interactive authorization code flow is not emulated."""
-    # NOTE: remove this stub when the emulator gets a sign-in page for the code flow.
-    response = jsonify(
-        {
-            "error": "not_implemented",
-            "error_description": "The authorization endpoint is not implemented yet; use the "
-            "password grant with the public client for demo sign-in.",
-        }
-    )
-    response.status_code = 501
-    return response
+    """Show the sign-in form of the authorization code flow, or redirect with a code."""
+    if not _known_tenant(tenant):
+        return _unknown_tenant(tenant)
+    return show_authorize(current_emulator())
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token")
@@ -167,6 +162,8 @@ def token(tenant: str):
     form = request.form.to_dict()
     handler = GrantHandler(current_emulator())
     grant_type = form.get("grant_type", "")
+    if grant_type == "authorization_code":
+        return _redeem_code(form)
     try:
         if not grant_type:
             raise OAuthError(
@@ -195,3 +192,21 @@ def token(tenant: str):
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _redeem_code(form: dict[str, str]) -> Response:
+    emulator = current_emulator()
+    origin = request.headers.get("Origin")
+    try:
+        body = auth_codes.redeem_authorization_code(
+            emulator, form, request.headers.get("Authorization"), origin
+        )
+    except OAuthError as error:
+        log.info(
+            "Token request (authorization_code) rejected: %s AADSTS%d", error.error, error.code
+        )
+        response = oauth_error_response(error)
+    else:
+        response = jsonify(body)
+        response.headers["Cache-Control"] = "no-store"
+    return auth_codes.allow_spa_origin(emulator, response, origin)

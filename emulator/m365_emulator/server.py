@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
+from .auth_codes import register_spa_redirect_uri
 from .context import Emulator
 from .control import import_sent_item, message_summary, reset_emulator
 from .delta import DeltaTracker
@@ -150,6 +151,10 @@ class EmulatorServer:
     ) -> None:
         """Set Mailgrip's base URL (loopback only), the CA of its certificate and the add-in id."""
         self.emulator.config.update(mailgrip_url, addin_id, mailgrip_ca)
+
+    def register_spa_redirect_uri(self, uri: str, client_id: str = MAILGRIP_CLIENT_ID) -> None:
+        """Let ``uri`` receive codes of the authorization code flow for an app (Mailgrip's)."""
+        register_spa_redirect_uri(self.emulator, client_id, uri)
 
     def create_user(self, address: str, display_name: str, password: str) -> dict[str, str]:
         """Create a user with a mailbox, or update the name and password of an existing one."""

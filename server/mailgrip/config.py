@@ -254,8 +254,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder with the add-in's `commands.html`, `src/` and `assets/`, read from the "
         "environment when the process starts. Default: `addin/` of the source tree.",
     ),
+    Setting(
+        "office_js",
+        _parse_str,
+        "cdn",
+        "Where the task pane loads Office.js from: `cdn` (Microsoft's CDN, which Microsoft "
+        "requires of add-ins in AppSource) or `local` (the `@microsoft/office-js` npm package "
+        "served by Mailgrip, for offline use and tests).",
+    ),
     Setting("log_level", _parse_str, "INFO", "Root log level."),
 )
+
+OFFICE_JS_SOURCES = ("cdn", "local")
 
 
 @dataclass(frozen=True)
@@ -290,6 +300,10 @@ class Settings:
         if values["env"] not in {"development", "production"}:
             raise ConfigError(
                 f"MAILGRIP_ENV={values['env']!r} is not valid; use development or production."
+            )
+        if values["office_js"] not in OFFICE_JS_SOURCES:
+            raise ConfigError(
+                f"MAILGRIP_OFFICE_JS={values['office_js']!r} is not valid; use cdn or local."
             )
         if values["env"] == "production":
             _check_production(values, environ)

@@ -25,6 +25,7 @@
     loading: null, // the load in progress, so that two never overlap
     pendingToggles: 0,
     focusId: null, // the control to focus again after the view is rebuilt
+    outlook: false, // the pane runs inside Outlook (outlook.js), where sign-in is signin.js's
   };
 
   const byId = (id) => document.getElementById(id);
@@ -154,20 +155,25 @@
   function trackingPath() {
     if (state.messageId !== null) return `/messages/${encodeURIComponent(state.messageId)}`;
     const { by, value } = config.selection;
+    if (by === "outlookItem") {
+      const query = new URLSearchParams({ graphId: value.graphId, internetMessageId: value.internetMessageId });
+      return `/messages/lookup?${query}`;
+    }
     if (by === "messageId") return `/messages/${encodeURIComponent(value)}`;
     return `/messages/lookup?${by}=${encodeURIComponent(value)}`;
   }
 
   // ---- views ----
 
-  const VIEWS = ["loading", "notice", "signin", "list", "message"];
+  const VIEWS = ["loading", "notice", "signin", "outlook-signin", "list", "message"];
 
   function show(view) {
     for (const name of VIEWS) byId(name).hidden = name !== view;
     const signedIn = view === "list" || view === "message";
-    byId("all-messages").hidden = !config.selection || view === "signin";
+    byId("all-messages").hidden = !config.selection || view === "signin" || state.outlook;
     byId("refresh").hidden = !signedIn;
-    byId("signout").hidden = !(signedIn && config.demoSignin);
+    // Inside Outlook the user is signed in through Outlook, so there is nothing to sign out of.
+    byId("signout").hidden = !(signedIn && config.demoSignin) || state.outlook;
   }
 
   function showNotice(text) {
@@ -188,6 +194,11 @@
     state.lastPayload = null;
     state.focusId = null;
     byId("updated").textContent = "";
+    if (state.outlook) {
+      byId("outlook-signin-reason").textContent = reason || S.signinNeeded;
+      show("outlook-signin");
+      return;
+    }
     if (!config.demoSignin) {
       showNotice(S.signinInOutlook);
       return;
@@ -254,7 +265,7 @@
     const dataOnScreen = !byId("message").hidden || !byId("list").hidden;
     if (error.status === 404 && state.messageId === null) {
       // The mirror may not have caught up with a message sent moments ago, so keep asking.
-      showNotice(S.notFound);
+      showNotice(state.outlook ? S.notKnownInOutlook : S.notFound);
     } else if (dataOnScreen) {
       const text = format(S.refreshFailed, { message: error.message });
       byId("updated").textContent = text;
@@ -650,6 +661,43 @@
     load({ manual: true });
   });
 
-  if (readToken()) load();
-  else showSignIn("");
+  // ---- inside Outlook ----
+
+  async function signInFromOutlook(interactive) {
+    try {
+      const { accessToken, expiresIn } = await window.mailgripSignin.acquireToken({ interactive });
+      storeToken(accessToken, expiresIn);
+    } catch (error) {
+      showSignIn(error.message);
+      return;
+    }
+    show("loading");
+    await load();
+  }
+
+  function startInOutlook({ item }) {
+    state.outlook = true;
+    if (!item) {
+      showNotice(S.noItem);
+      return;
+    }
+    if (!item.sentByUser) {
+      showNotice(S.notSentByYou);
+      return;
+    }
+    config.selection = { by: "outlookItem", value: item };
+    if (readToken()) load();
+    else signInFromOutlook(false);
+  }
+
+  byId("outlook-signin-button").addEventListener("click", () => {
+    announce(S.signingIn);
+    signInFromOutlook(true);
+  });
+
+  window.mailgripOutlook.ready.then((outlook) => {
+    if (outlook) startInOutlook(outlook);
+    else if (readToken()) load();
+    else showSignIn("");
+  });
 })();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,14 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
+@contextmanager
+def pane_page(browser, **context_options):
     """Open a page as wide as a task pane. A request to any host but loopback fails the test."""
     context = browser.new_context(
-        viewport={"width": PANE_WIDTH, "height": 900}, locale="en-US", timezone_id="UTC"
+        viewport={"width": PANE_WIDTH, "height": 900},
+        locale="en-US",
+        timezone_id="UTC",
+        **context_options,
     )
     outside: list[str] = []
 
@@ -59,3 +63,17 @@ def page(browser):
     yield page
     context.close()
     assert outside == [], f"the page requested other hosts than loopback: {outside}"
+
+
+@pytest.fixture
+def page(browser):
+    """Open a page as wide as a task pane. A request to any host but loopback fails the test."""
+    with pane_page(browser) as opened:
+        yield opened
+
+
+@pytest.fixture
+def open_pane_page(browser):
+    """Open pane-sized pages with extra context options; each is checked like ``page``."""
+    with ExitStack() as stack:
+        yield lambda **options: stack.enter_context(pane_page(browser, **options))

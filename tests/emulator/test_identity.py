@@ -350,13 +350,6 @@ def test_key_rotation_keeps_old_key_published(emulator, http, sender):
     assert _verify(emulator, http, new_token, emulator.client_id)["oid"] == sender["id"]
 
 
-def test_authorize_endpoint_not_implemented(emulator, http):
-    response = http.get(
-        f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/authorize", timeout=10
-    )
-    assert response.status_code == 501
-
-
 def test_tokens_expire_after_an_hour(emulator, sender):
     claims = jwt.decode(
         emulator.mint_token(user=sender["mail"]), options={"verify_signature": False}

@@ -105,7 +105,9 @@ def test_page_sets_security_headers(pane_client):
     assert response.headers["Cache-Control"] == "no-cache"
 
 
-def test_page_loads_nothing_from_other_hosts(pane_client):
+def test_page_loads_nothing_from_other_hosts(tmp_path):
+    pane_client = _standalone_app(tmp_path, MAILGRIP_OFFICE_JS="local").test_client()
+
     html = pane_client.get("/taskpane").get_data(as_text=True)
 
     assert "://" not in " ".join(re.findall(r'(?:href|src)="([^"]*)"', html))

@@ -69,6 +69,8 @@ def run_demo(
         mailgrip_url=public_url,
         mailgrip_ca=str(certificates.ca_cert) if certificates is not None else None,
     )
+    # The task pane's sign-in dialog inside Outlook returns to this page with its code.
+    emulator.register_spa_redirect_uri(f"{public_url}/taskpane/signin-dialog")
 
     password = secrets.token_urlsafe(9)
     emulator.create_user(SENDER[1], SENDER[0], password)
@@ -151,6 +153,8 @@ def emulator_environ(emulator, storage_dir: Path, public_url: str) -> dict[str, 
         "MAILGRIP_CA_BUNDLE": str(emulator.ca_path),
         "MAILGRIP_DEMO_SIGNIN": "true",
         "MAILGRIP_DEMO_CLIENT_ID": emulator.public_client_id,
+        # The demo and the tests run without the internet, so Office.js comes from npm.
+        "MAILGRIP_OFFICE_JS": "local",
     }
 
 

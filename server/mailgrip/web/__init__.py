@@ -14,7 +14,7 @@ def register_web(app: Flask) -> None:
     # Converters must exist before the blueprints' rules are added.
     app.url_map.converters["id"] = IdConverter
     from ..extensions import csrf
-    from . import addin, api, health, opens, portal, taskpane
+    from . import addin, api, health, opens, portal, taskpane, taskpane_dialog, taskpane_libraries
 
     # The API authenticates with bearer tokens, which a browser never sends on its own, so
     # cross-site request forgery does not apply to it. Every form elsewhere has a CSRF token.
@@ -26,3 +26,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(opens.bp)
     app.register_blueprint(taskpane.bp)
     app.register_blueprint(addin.bp)
+    app.register_blueprint(taskpane_libraries.bp)
+    app.register_blueprint(taskpane_dialog.bp)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,11 @@ from ..extensions import csrf
 from ..identity.password_grant import PasswordGrantFailed, acquire_token_by_password
 from ..services import services
 from ..settings import current_settings
+from .taskpane_files import TASKPANE_DIR
+from .taskpane_libraries import OFFICE_JS_CDN_ORIGIN, library_url
 
 log = logging.getLogger(__name__)
 
-# This file is <repo>/server/mailgrip/web/taskpane.py, and the pane's files live in
-# <repo>/taskpane. Blueprint folders are fixed at import, so the override comes from the
-# environment rather than from per-app settings.
-TASKPANE_DIR = Path(
-    os.environ.get("MAILGRIP_TASKPANE_DIR") or Path(__file__).resolve().parents[3] / "taskpane"
-).resolve()
 
 bp = Blueprint(
     "taskpane",
@@ -42,11 +37,12 @@ bp = Blueprint(
 # A versioned static URL never changes content, so browsers may keep it for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
-# NOTE: Outlook hosts task panes in frames of its own origins, which frame-ancestors must list
-# once the Office.js integration lands. Until then only Mailgrip's own pages may frame the pane.
+# NOTE: Outlook on the web hosts task panes in frames of its own origins, which
+# frame-ancestors does not list yet, so only Mailgrip's own pages may frame the pane.
 _CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+    "default-src 'none'; script-src 'self'{script_origins}; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'self'"
 )
 
 _SELECTION_PARAMETERS = ("messageId", "graphId", "internetMessageId")
@@ -122,14 +118,32 @@ def page():
         "demoSignin": settings.demo_signin,
         "locale": str(get_locale()),
         "selection": _selection(),
+        "auth": outlook_auth_config(settings),
+        "libraries": {
+            "fluent": library_url("fluentui", "web-components-all.min.js"),
+            "fluentTokens": library_url("fluentui-tokens", "index.js"),
+        },
     }
     response = current_app.make_response(render_template("taskpane.html", config=config))
     # The page names versioned static URLs, so a cached copy could load a previous release.
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Content-Security-Policy"] = _CONTENT_SECURITY_POLICY
+    script_origins = "" if settings.office_js == "local" else f" {OFFICE_JS_CDN_ORIGIN}"
+    response.headers["Content-Security-Policy"] = _CONTENT_SECURITY_POLICY.format(
+        script_origins=script_origins
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def outlook_auth_config(settings) -> dict[str, Any]:
+    """Return what the pane's sign-in inside Outlook needs: the app, authority and scope."""
+    return {
+        "clientId": settings.client_id,
+        "authority": f"{settings.authority}/{settings.tenant_id}",
+        "scopes": [f"api://{settings.client_id}/{settings.api_scope}"],
+        "dialogUrl": url_for("taskpane_dialog.page", _external=True),
+    }
 
 
 def _selection() -> dict[str, str] | None:

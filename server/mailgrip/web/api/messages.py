@@ -7,6 +7,7 @@ from flask import g, request
 
 from ...db import db
 from ...errors import BadRequest, NotFound
+from ...mirror.item_ids import rest_item_id
 from ...mirror.models import Message
 from ...text import has_control_character
 from ...tracking.states import derive_states
@@ -61,18 +62,24 @@ def lookup_tracking():
     """
     graph_id = _query_value("graphId")
     internet_message_id = _query_value("internetMessageId")
-    query = sa.select(Message).where(Message.mailbox_id == g.mailbox.id)
-    if graph_id:
-        query = query.where(Message.graph_id == graph_id)
-    elif internet_message_id:
-        # internetMessageId is not unique (a message can be re-sent); take the newest mirror.
-        query = query.where(Message.internet_message_id == internet_message_id)
-    else:
+    if not graph_id and not internet_message_id:
         raise BadRequest("Give graphId or internetMessageId as a query parameter.")
-    message = db.session.scalar(query.order_by(Message.id.desc()).limit(1))
+    message = None
+    if graph_id:
+        message = _find_message(Message.graph_id == rest_item_id(graph_id))
+    # Outlook's item id is not the immutable id that the mirror stores, so a message that
+    # Mailgrip knows can miss by Graph id and still match by internetMessageId.
+    if message is None and internet_message_id:
+        # internetMessageId is not unique (a message can be re-sent); take the newest mirror.
+        message = _find_message(Message.internet_message_id == internet_message_id)
     if message is None:
         raise NotFound("Mailgrip does not know this message.")
     return _tracking_response(message)
+
+
+def _find_message(condition) -> Message | None:
+    query = sa.select(Message).where(Message.mailbox_id == g.mailbox.id, condition)
+    return db.session.scalar(query.order_by(Message.id.desc()).limit(1))
 
 
 def _query_value(name: str) -> str:

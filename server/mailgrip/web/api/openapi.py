@@ -243,8 +243,18 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Tracking of one message by Graph id or internetMessageId",
             "parameters": [
-                {"name": "graphId", "in": "query", "schema": {"type": "string"}},
-                {"name": "internetMessageId", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "graphId",
+                    "in": "query",
+                    "description": "Graph or Outlook item id, in REST or EWS spelling.",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "internetMessageId",
+                    "in": "query",
+                    "description": "Used when graphId is missing or matches no message.",
+                    "schema": {"type": "string"},
+                },
             ],
             "responses": {
                 "200": _json({"$ref": "#/components/schemas/Tracking"}, "The tracking."),

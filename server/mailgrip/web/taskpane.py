@@ -42,13 +42,6 @@ bp = Blueprint(
 # A versioned static URL never changes content, so browsers may keep it for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
-# NOTE: Outlook hosts task panes in frames of its own origins, which frame-ancestors must list
-# once the Office.js integration lands. Until then only Mailgrip's own pages may frame the pane.
-_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
-)
-
 _SELECTION_PARAMETERS = ("messageId", "graphId", "internetMessageId")
 
 
@@ -126,9 +119,6 @@ def page():
     response = current_app.make_response(render_template("taskpane.html", config=config))
     # The page names versioned static URLs, so a cached copy could load a previous release.
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Content-Security-Policy"] = _CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -21,12 +21,11 @@ from ..mirror.models import Recipient
 from ..shares.models import File, Share
 from ..shares.storage import StoredObjectMissing, current_storage
 from ..tracking.events import record_event
+from .active_content import SNIFF_BYTES, is_active_type, sniffs_as_markup
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
-# Types that a browser could render as a document and run script in; served as plain bytes.
-_ACTIVE_CONTENT = re.compile(r"html|xml|svg|javascript|ecmascript|^multipart/")
 # One range of RFC 9110 section 14.1.2; 18 digits keep numbers within int64.
 _BYTE_RANGE = re.compile(r"\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*", re.IGNORECASE)
 
@@ -88,10 +87,13 @@ def _file_response(
     byte_range = byte_range or ByteRange(0, file.size - 1)
     length = max(byte_range.length, 0)
     # Opened here rather than in the stream, so that a missing object fails before the headers.
-    reader = current_storage().open(file.storage_key, byte_range.start, length)
+    storage = current_storage()
+    with storage.open(file.storage_key, 0, min(SNIFF_BYTES, file.size)) as head_reader:
+        head = head_reader.read()
+    reader = storage.open(file.storage_key, byte_range.start, length)
     body = _stream(share, file, recipient, reader, length, None if whole else byte_range)
     response = Response(stream_with_context(body), 200 if whole else 206,
-                        content_type=served_content_type(file.content_type))
+                        content_type=served_content_type(file.content_type, head))
     response.call_on_close(reader.close)
     response.content_length = length
     response.headers["Content-Disposition"] = content_disposition(file.display_name)
@@ -151,9 +153,13 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{''.join(fallback) or 'file'}\"; filename*=UTF-8''{encoded}"
 
 
-def served_content_type(stored: str) -> str:
-    """Return the stored type, except that documents a browser could run become bytes."""
-    if _ACTIVE_CONTENT.search(stored):
+def served_content_type(stored: str, head: bytes = b"") -> str:
+    """Return the stored type, except that documents a browser could run become bytes.
+
+    :param head: the file's first bytes; markup there makes the file active whatever its
+        declared type, because a browser that ignores nosniff would sniff it as a document.
+    """
+    if is_active_type(stored) or sniffs_as_markup(head):
         return "application/octet-stream"
     return stored
 

@@ -14,7 +14,7 @@ import math
 import time
 
 from flask import Flask, Response, current_app, render_template, request
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 
@@ -71,6 +71,8 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
 
     per_address = {"key_func": form_address_key, "exempt_when": _no_address,
                    "on_breach": _record_address_lockout}
+    # Pages and downloads count against one budget per client.
+    portal = {"scope": "portal"}
     limits: dict[str, list[tuple[str, dict]]] = {
         "portal.request_code": [
             (settings.rate_limit_code_requests, {}),
@@ -80,15 +82,18 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
             (settings.rate_limit_code_entries, {}),
             (settings.rate_limit_code_entries_per_address, per_address),
         ],
-        "portal.show_share": [(settings.rate_limit_portal, {})],
-        "portal.enter_code": [(settings.rate_limit_portal, {})],
-        "portal.download": [(settings.rate_limit_portal, {})],
+        "portal.show_share": [(settings.rate_limit_portal, portal)],
+        "portal.enter_code": [(settings.rate_limit_portal, portal)],
+        "portal.download": [(settings.rate_limit_portal, portal)],
         "opens.tracking_image": [(settings.rate_limit_tracking_image, {})],
     }
     for endpoint, endpoint_limits in limits.items():
         view = app.view_functions[endpoint]
         for value, options in endpoint_limits:
-            view = limiter.limit(value, **options)(view)
+            if "scope" in options:
+                view = limiter.shared_limit(value, **options)(view)
+            else:
+                view = limiter.limit(value, **options)(view)
         app.view_functions[endpoint] = view
 
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
@@ -129,10 +134,12 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
         page = render_template(
             "portal/notice.html",
             title=gettext("Too many requests"),
-            message=gettext(
+            message=ngettext(
                 "Too many requests came from your network or for this address. Wait "
-                "%(minutes)d minute(s), then try again.",
-                minutes=math.ceil(retry_after / 60),
+                "%(num)d minute, then try again.",
+                "Too many requests came from your network or for this address. Wait "
+                "%(num)d minutes, then try again.",
+                max(1, round(retry_after / 60)),
             ),
         )
         response = Response(page, 429, content_type="text/html; charset=utf-8")

@@ -55,7 +55,7 @@ def _name(common_name: str) -> x509.Name:
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory) -> TlsMaterial:
-    """Generate a CA and a server certificate; nothing is read from the repository."""
+    """Generate a CA and a server certificate, so no key material lives in the repository."""
     folder = tmp_path_factory.mktemp("smtp-tls")
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -138,7 +138,7 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
         and auth_data.login == USERNAME.encode()
         and auth_data.password == PASSWORD.encode()
     )
-    # handled=False lets aiosmtpd answer a failure with 535 itself.
+    # handled=False makes aiosmtpd send the 535 reply for a failure itself.
     return AuthResult(success=valid, handled=False, auth_data=auth_data)
 
 
@@ -161,8 +161,8 @@ def smtp_server(tls):
         elif security == "tls":
             options.update(ssl_context=tls.server_context())
         if auth:
-            # aiosmtpd offers AUTH after STARTTLS only; under implicit TLS it must be told
-            # that the connection is already encrypted.
+            # aiosmtpd offers AUTH only after STARTTLS, unless auth_require_tls is off, which
+            # implicit TLS needs because its connection is encrypted from the start.
             options.update(authenticator=_authenticate, auth_required=True,
                            auth_require_tls=security == "starttls")
         controller = Controller(inbox, **options)

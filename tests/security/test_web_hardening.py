@@ -287,3 +287,28 @@ def test_proxy_fix_setting_rejects(tmp_path, value):
 
     with pytest.raises(ConfigError, match="MAILGRIP_PROXY_FIX"):
         Settings.from_env(tmp_path, environ)
+
+
+def _session_cookie(response) -> str:
+    (cookie,) = [value for value in response.headers.getlist("Set-Cookie")
+                 if value.startswith("session=")]
+    return cookie
+
+
+def test_session_cookie_flags_over_http(client, sender):
+    built = make_share(sender)
+    cookie = _session_cookie(client.get(built.path))
+
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_secure_over_https(make_app, app, sender):
+    built = make_share(sender)
+    client = make_app(PUBLIC_URL="https://files.contoso.example").test_client()
+
+    cookie = _session_cookie(client.get(built.path, base_url="https://files.contoso.example"))
+
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie

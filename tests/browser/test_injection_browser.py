@@ -2,7 +2,8 @@
 
 Each payload would set ``window.__pwned`` or open a dialog if it ran. Besides that, no element
 that a payload brings (img, svg, script, a javascript: link) may exist in the page, which
-fails even where the Content-Security-Policy alone would have stopped the script.
+fails even where the Content-Security-Policy alone would have stopped the script. Each text is
+compared whole, so a template expression such as ``{{7*7}}`` must show as typed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ def _assert_nothing_ran(page: Page, dialogs: list[str], scripts: int) -> None:
     assert page.locator("img, svg").count() == 0
     assert page.locator("script").count() == scripts
     assert page.locator('a[href^="javascript:"]').count() == 0
-    assert "49" not in page.locator("body").inner_text()
 
 
 def _upload_share(live_server, headers: dict[str, str], name: str) -> dict:

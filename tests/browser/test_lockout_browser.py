@@ -53,6 +53,8 @@ def test_pane_shows_lockout_and_refusal(page, app, live_server, emulator, alice,
         })
     mallory = PortalRecipient(shared["link"], "mallory@evil.example", emulator)
     assert mallory.request_code().status_code == 403
+    bob.session.close()
+    mallory.session.close()
 
     page.goto(f"{live_server.url}/taskpane?messageId={message.id}")
     page.get_by_label("Username").fill(alice.address)

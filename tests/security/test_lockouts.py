@@ -130,7 +130,7 @@ def test_tracking_shows_refused_domains(client, emulator, sender, alice_headers)
 def test_code_never_logged(live_server, app, emulator, sender, caplog):
     built = make_share(sender)
     bob = Recipient(f"{live_server.url}{built.path}", BOB, emulator)
-    with caplog.at_level("DEBUG"):
+    with caplog.at_level("DEBUG"), bob.session:
         verified = bob.verify()
         code = bob.latest_code()
 

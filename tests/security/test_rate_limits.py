@@ -137,13 +137,12 @@ def test_portal_page_limited_per_ip(make_app, app, sender):
 def test_download_limited_per_ip(make_app, serve, app, sender):
     base = serve(make_app(RATE_LIMIT_PORTAL="2 per minute"))
     built = make_share(sender, verification="none")
-    session = requests.Session()
-    page = session.get(base + built.path, timeout=30)
-    token = unescape(CSRF_FIELD.search(page.text).group(1))
     url = f"{base}{built.path}/files/{built.files[0].id}"
-
-    first = session.post(url, data={"csrf_token": token}, timeout=30)
-    second = session.post(url, data={"csrf_token": token}, timeout=30)
+    with requests.Session() as session:
+        page = session.get(base + built.path, timeout=30)
+        token = unescape(CSRF_FIELD.search(page.text).group(1))
+        first = session.post(url, data={"csrf_token": token}, timeout=30)
+        second = session.post(url, data={"csrf_token": token}, timeout=30)
 
     # The page that gave the CSRF token was the first of the two requests allowed.
     assert first.status_code == 200

@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 
 from mailgrip import create_app
 from mailgrip.config import Settings
+from mailgrip.db import db
 
 
 @pytest.fixture
@@ -20,17 +21,22 @@ def make_app(live_server, emulator, database_url, tmp_path):
     They use the live server's database, whose tables are emptied after the test, so rows
     made with the builders inside the ``app`` fixture's context are visible to them.
     """
-    count = 0
+    apps = []
 
     def factory(**overrides: str):
-        nonlocal count
-        count += 1
-        instance = tmp_path / f"app{count}"
+        instance = tmp_path / f"app{len(apps) + 1}"
         environ = mailgrip_environ(emulator, database_url, tmp_path / "files", live_server.url)
         environ.update({f"MAILGRIP_{name}": value for name, value in overrides.items()})
-        return create_app(Settings.from_env(instance, environ), instance_path=str(instance))
+        app = create_app(Settings.from_env(instance, environ), instance_path=str(instance))
+        apps.append(app)
+        return app
 
-    return factory
+    yield factory
+    # Each app has a connection pool of its own, which would otherwise be closed by the
+    # garbage collector with a ResourceWarning in whatever test runs then.
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -46,6 +46,57 @@ def _parse_str(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _parse_rate_limit(name: str, raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate limit; write it as '5 per minute; 20 per hour'."
+        ) from None
+    return raw.strip()
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ConfigError(f"{name}={raw!r} is not valid; use one of: {', '.join(allowed)}.")
+        return value
+
+    return parse
+
+
+_parse_distribution_list_policy = _choice("refuse", "domain")
+_parse_code_delivery = _choice("graph", "smtp")
+_parse_smtp_security = _choice("starttls", "tls", "none")
+# ProxyFix's keyword arguments: the X-Forwarded-* headers it can trust.
+PROXY_FIX_HEADERS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
+
+
+def _parse_proxy_fix(name: str, raw: str) -> dict[str, int]:
+    """Parse ``1`` or ``x_for=1,x_proto=1`` into ProxyFix's keyword arguments."""
+    text = raw.strip()
+    if not text or text == "0":
+        return {}
+    if text.isdigit():
+        # A count trusts only the headers that every proxy sets. X-Forwarded-Host is left
+        # out, because a proxy that does not set it passes the client's own value on.
+        return {"x_for": int(text), "x_proto": int(text)}
+    counts: dict[str, int] = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip().lower()
+        if key not in PROXY_FIX_HEADERS or not value.strip().isdigit():
+            raise ConfigError(
+                f"{name}={raw!r} is not valid; give a count such as 1, or a list such as "
+                f"x_for=1,x_proto=1 with keys from {', '.join(PROXY_FIX_HEADERS)}."
+            )
+        counts[key] = int(value)
+    return counts
+
+
 @dataclass(frozen=True)
 class Setting:
     """One ``MAILGRIP_*`` variable: its attribute name, parser, default and meaning."""
@@ -263,6 +314,103 @@ SETTINGS: tuple[Setting, ...] = (
         "served by Mailgrip, for offline use and tests).",
     ),
     Setting("log_level", _parse_str, "INFO", "Root log level."),
+    Setting(
+        "redis_url",
+        _parse_str,
+        "",
+        "Redis URL (`redis://host:6379/0`) shared by the processes of one deployment. Rate "
+        "limits are kept there when it is set, else in each process's memory.",
+    ),
+    Setting(
+        "rate_limit_key_prefix",
+        _parse_str,
+        "mailgrip:limits",
+        "Prefix of the rate-limit keys in Redis, so that deployments can share one Redis.",
+    ),
+    Setting(
+        "rate_limit_code_requests",
+        _parse_rate_limit,
+        "5 per minute; 20 per hour",
+        "One-time code requests accepted from one client IP address, in Flask-Limiter's "
+        "notation. Every `rate_limit` setting takes one or more limits separated by `;`.",
+    ),
+    Setting(
+        "rate_limit_code_requests_per_address",
+        _parse_rate_limit,
+        "10 per hour",
+        "One-time code requests accepted for one email address, across all shares.",
+    ),
+    Setting(
+        "rate_limit_code_entries",
+        _parse_rate_limit,
+        "10 per minute; 60 per hour",
+        "Code entries accepted from one client IP address.",
+    ),
+    Setting(
+        "rate_limit_code_entries_per_address",
+        _parse_rate_limit,
+        "30 per hour",
+        "Code entries accepted for one email address, across all shares.",
+    ),
+    Setting(
+        "rate_limit_portal",
+        _parse_rate_limit,
+        "60 per minute; 600 per hour",
+        "Portal pages and downloads served to one client IP address.",
+    ),
+    Setting(
+        "rate_limit_tracking_image",
+        _parse_rate_limit,
+        "120 per minute",
+        "Open-tracking image fetches served to one client IP address.",
+    ),
+    Setting(
+        "distribution_list_policy",
+        _parse_distribution_list_policy,
+        "refuse",
+        "Who may verify for a recipient that is a distribution list (delivery state "
+        "`expanded`): `refuse` (nobody) or `domain` (any address in the list's domain).",
+    ),
+    Setting(
+        "code_mailbox",
+        _parse_str,
+        "",
+        "Mailbox (user id or address) that sends one-time codes through Graph `sendMail`. "
+        "Default: the mailbox of the share's owner.",
+    ),
+    Setting(
+        "code_delivery",
+        _parse_code_delivery,
+        "graph",
+        "How one-time codes are mailed: `graph` (`sendMail`) or `smtp`.",
+    ),
+    Setting("smtp_host", _parse_str, "", "SMTP server for one-time codes when delivery is `smtp`."),
+    Setting("smtp_port", _parse_int, 587, "Port of the SMTP server."),
+    Setting(
+        "smtp_security",
+        _parse_smtp_security,
+        "starttls",
+        "`starttls` (upgrade with STARTTLS, required), `tls` (TLS from the first byte, "
+        "usually port 465) or `none` (plain text, for a relay on the same host only).",
+    ),
+    Setting("smtp_username", _parse_str, "", "SMTP user name; no authentication when empty."),
+    Setting(
+        "smtp_password",
+        _parse_str,
+        "",
+        "SMTP password. `MAILGRIP_SMTP_PASSWORD_FILE` may name a file that holds it instead.",
+        secret=True,
+    ),
+    Setting("smtp_from", _parse_str, "", "From address of code mails sent over SMTP."),
+    Setting("smtp_timeout", _parse_float, 10.0, "Timeout of each SMTP operation, in seconds."),
+    Setting(
+        "proxy_fix",
+        _parse_proxy_fix,
+        "",
+        "Reverse proxies whose `X-Forwarded-*` headers are trusted: a count (`1` trusts "
+        "`X-Forwarded-For` and `X-Forwarded-Proto` of one proxy) or a list such as "
+        "`x_for=1,x_proto=1,x_host=1`. Empty: the headers are ignored.",
+    ),
 )
 
 OFFICE_JS_SOURCES = ("cdn", "local")
@@ -292,6 +440,8 @@ class Settings:
         values: dict[str, Any] = {}
         for setting in SETTINGS:
             raw = environ.get(setting.variable)
+            if raw is None and setting.secret:
+                raw = _read_secret_file(setting.variable, environ)
             values[setting.attribute] = (
                 setting.default if raw is None else setting.parse(setting.variable, raw)
             )
@@ -322,6 +472,7 @@ class Settings:
         values["public_url"] = values["public_url"].rstrip("/")
         values["graph_url"] = values["graph_url"].rstrip("/")
         values["authority"] = values["authority"].rstrip("/")
+        _check_smtp(values)
         return cls(values)
 
     @property
@@ -386,12 +537,47 @@ def _check_production(values: dict[str, Any], environ: Mapping[str, str]) -> Non
         )
 
 
+def _check_smtp(values: dict[str, Any]) -> None:
+    """Refuse SMTP delivery without the server and the sender it needs."""
+    if values["code_delivery"] != "smtp":
+        return
+    missing = [
+        f"MAILGRIP_{name.upper()}" for name in ("smtp_host", "smtp_from") if not values[name]
+    ]
+    if missing:
+        raise ConfigError(
+            "MAILGRIP_CODE_DELIVERY=smtp needs these settings, which are missing: "
+            + ", ".join(missing)
+        )
+    if values["smtp_password"] and not values["smtp_username"]:
+        raise ConfigError("MAILGRIP_SMTP_PASSWORD is set but MAILGRIP_SMTP_USERNAME is empty.")
+
+
 def _require(values: dict[str, Any], attributes: tuple[str, ...]) -> None:
     missing = [f"MAILGRIP_{name.upper()}" for name in attributes if not values[name]]
     if missing:
         raise ConfigError(
             "Production needs these settings, which are missing: " + ", ".join(missing)
         )
+
+
+def _read_secret_file(variable: str, environ: Mapping[str, str]) -> str | None:
+    """Return the content of the file named by ``<variable>_FILE``, or None when it is unset.
+
+    Container secrets are mounted as files, which keeps them out of the process environment.
+
+    :raise ConfigError: the file cannot be read.
+    """
+    path = environ.get(variable + "_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"{variable}_FILE={path!r} cannot be read ({error}); give the path of a readable "
+            "UTF-8 file that contains only the secret."
+        ) from None
 
 
 def _read_or_create_secret(path: Path) -> str:

@@ -446,11 +446,22 @@
       else openedText = kind ? format(S.openedWith, { evidence: kind }) : S.yes;
     }
     const linkOpened = evidence.linkOpened || {};
-    byId("message-level-states").replaceChildren(
+    byId("message-level-states").replaceChildren(...[
       stateRow(S.opened, withTime(openedText, opened.value ? opened.at : null), opened.value ? "yes" : "no"),
       stateRow(S.linkOpened, linkOpened.value ? withTime(S.yes, linkOpened.at) : S.notYet, linkOpened.value ? "yes" : "no"),
       stateRow(S.downloads, numberFormat.format(evidence.downloadCount || 0), evidence.downloadCount ? "yes" : "no"),
-    );
+      refusedRow(evidence.verificationRefused),
+    ].filter(Boolean));
+  }
+
+  // Code requests from addresses outside the message; only their domains are stored.
+  function refusedRow(refused) {
+    if (!refused || !refused.count) return null;
+    return stateRow(S.verificationRefused, format(S.verificationRefusedValue, {
+      count: numberFormat.format(refused.count),
+      domains: (refused.domains || []).join(", "),
+      time: formatTime(refused.lastAt),
+    }), "bad");
   }
 
   function renderRecipient(recipient, blockable) {
@@ -496,7 +507,11 @@
         stateRow(S.received, withTime(receivedText, received.at), receivedTone, received.detail),
         stateRow(S.opened, withTime(openedText, opened.value ? opened.at : null), opened.value ? "yes" : "no"),
         stateRow(S.linkOpened, withTime(linkText, linkOpened.value ? linkOpened.at : null), linkOpened.value ? "yes" : "no"),
-        stateRow(S.downloads, downloadList, downloads.length ? "yes" : "no")),
+        stateRow(S.downloads, downloadList, downloads.length ? "yes" : "no"),
+        recipient.verificationLocked && recipient.verificationLocked.count
+          ? stateRow(S.verificationLocked, format(S.verificationLockedValue,
+            { time: formatTime(recipient.verificationLocked.lastAt) }), "bad")
+          : null),
       blockable ? blockSwitch(`block-${key}`, S.blockRecipient, `${key}-name`,
         { scope: "recipient", recipientId: recipient.id }, recipient.block) : null);
   }

@@ -199,7 +199,9 @@ def test_non_recipient_refused(client, emulator, sender):
 
     assert response.status_code == 403
     assert "not one that the message was sent to" in response.get_data(as_text=True)
-    assert [e.detail for e in events("verification_refused")] == [{"domain": "evil.example"}]
+    assert [e.detail for e in events("verification_refused")] == [
+        {"domain": "evil.example", "reason": "not_recipient"}
+    ]
     assert _outbox(emulator) == []
     assert _codes() == []
 

@@ -37,8 +37,8 @@ def test_office_js_from_cdn_by_default(tmp_path):
     scripts = SCRIPT_SRC.findall(response.get_data(as_text=True))
     assert scripts[0] == OFFICE_JS_CDN
     assert (
-        "script-src 'self' https://appsforoffice.microsoft.com;"
-        in (response.headers["Content-Security-Policy"])
+        "script-src 'self' https://appsforoffice.microsoft.com "
+        in response.headers["Content-Security-Policy"]
     )
 
 

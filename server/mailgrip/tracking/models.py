@@ -16,6 +16,7 @@ EVENT_KINDS = (
     "code_sent",  # a one-time code was mailed to a recipient
     "verification_refused",  # an address that the message was not sent to asked for a code
     "verification_failed",  # a wrong or expired code was entered
+    "verification_locked",  # a limit stopped a recipient's code entries or requests for a while
     "verified",  # a recipient proved their address
     "downloaded",  # a file download completed
     "download_denied",  # the access decision refused, before or during a download

@@ -58,11 +58,18 @@ class DownloadCount:
 
 
 @dataclass
+class EventCount(DownloadCount):
+    """How often an event happened, and when it last did."""
+
+
+@dataclass
 class RecipientStates:
     recipient: Recipient
     opened: Evidence = field(default_factory=Evidence)
     link_opened: Evidence = field(default_factory=Evidence)
     verified: Evidence = field(default_factory=Evidence)
+    # Whether a limit stopped code entries or requests for this recipient, and when last.
+    verification_locked: EventCount = field(default_factory=EventCount)
     downloads: dict[int, DownloadCount] = field(default_factory=lambda: defaultdict(DownloadCount))
     block: Block | None = None
 
@@ -85,6 +92,9 @@ class MessageStates:
     opened: Evidence = field(default_factory=Evidence)
     link_opened: Evidence = field(default_factory=Evidence)
     download_count: int = 0
+    # Code requests from addresses that the message was not sent to, with their domains.
+    verification_refused: EventCount = field(default_factory=EventCount)
+    refused_domains: set[str] = field(default_factory=set)
     recipients: list[RecipientStates] = field(default_factory=list)
     files: list[FileStates] = field(default_factory=list)
     block_all: Block | None = None
@@ -155,6 +165,13 @@ def _apply_event(
             recipient.verified.add(at)
             recipient.link_opened.add(at)
             recipient.opened.add(at, "verified")
+    elif event.kind == "verification_locked" and recipient:
+        recipient.verification_locked.add(at)
+    elif event.kind == "verification_refused":
+        states.verification_refused.add(at)
+        domain = (event.detail or {}).get("domain")
+        if domain:
+            states.refused_domains.add(domain)
     elif event.kind == "downloaded":
         states.download_count += 1
         states.link_opened.add(at)

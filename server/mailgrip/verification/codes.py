@@ -1,7 +1,8 @@
 """One-time codes that let a recipient prove their address at the portal.
 
-A code goes by mail, from the share owner's mailbox through Graph, only to an address that a
-message of the share was sent to. Only a keyed hash of the code is stored.
+A code goes by mail, through Graph or SMTP, only to an address that a message of the share was
+sent to, or to a member of a distribution list when the policy allows it. Only a keyed hash of
+the code is stored, and codes are never logged.
 """
 
 from __future__ import annotations
@@ -14,23 +15,21 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
 
 from ..access.decision import decide
 from ..db import db, utcnow
-from ..errors import MailgripError
-from ..mirror.addresses import address_key
-from ..mirror.models import MAX_ADDRESS, Message, Recipient
-from ..services import services
+from ..mirror.models import Recipient
 from ..settings import current_settings
 from ..shares.models import Share
 from ..shares.service import linked_message
 from ..text import has_control_character
 from ..tracking.events import record_event
+from .delivery import CodeNotSent, compose_code_mail, send_code_mail
+from .lockouts import record_lockout
 from .models import VerificationCode
+from .recipients import RecipientMatch, address_domain, match_recipient
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,8 @@ class CodeRequest:
     """The outcome of asking for a code.
 
     ``outcome`` is ``sent``, ``invalid_address`` (the address contains a control character),
-    ``not_recipient``, ``not_ready`` (no mirrored message is linked to the share yet, so its
+    ``not_recipient``, ``distribution_list`` (a list or its member, refused by the policy),
+    ``not_ready`` (no mirrored message is linked to the share yet, so its
     recipients are unknown), ``unavailable`` (no file can be downloaded, for the access reason
     in ``denial``), ``too_many`` (the hourly cap is reached) or ``not_sent`` (Graph failed and
     nothing changed).
@@ -65,8 +65,9 @@ class CodeCheck:
     """The outcome of entering a code.
 
     ``reason`` is None on success, else ``invalid_address``, ``malformed``, ``wrong``,
-    ``exhausted``, ``expired`` (the code expired), ``no_code``, ``not_recipient`` or
-    ``unavailable`` (no file can be downloaded, for the access reason in ``denial``).
+    ``exhausted``, ``expired`` (the code expired), ``no_code``, ``not_recipient``,
+    ``distribution_list`` or ``unavailable`` (no file can be downloaded, for the access
+    reason in ``denial``).
     ``attempts_left`` counts the entries still allowed.
     """
 
@@ -75,73 +76,74 @@ class CodeCheck:
     reason: str | None = None
     attempts_left: int = 0
     denial: str | None = None
-
-
-def find_recipient(share: Share, address: str) -> Recipient | None:
-    """Return the recipient of the share's messages whose address compares equal to ``address``."""
-    if not address or len(address) > MAX_ADDRESS or has_control_character(address):
-        return None
-    return db.session.scalar(
-        sa.select(Recipient)
-        .join(Message, Recipient.message_id == Message.id)
-        .where(Message.share_id == share.id, Recipient.address_key == address_key(address))
-        .order_by(Recipient.id)
-        .limit(1)
-    )
+    # True when this entry used up the code's last attempt.
+    locked_now: bool = False
 
 
 def request_code(share: Share, address: str, now: datetime | None = None) -> CodeRequest:
     """Mail a new code to ``address`` if the share's message went there; the caller commits.
 
-    Earlier codes of that recipient stop working. Records ``code_sent`` or
-    ``verification_refused``; when Graph fails, the session is rolled back instead.
+    Earlier codes of that recipient (or list member) stop working. Records ``code_sent``,
+    ``verification_refused`` or ``verification_locked``; when sending fails, the session is
+    rolled back instead, so nothing of the attempt remains but the log line.
     """
     now = now or utcnow()
     if has_control_character(address):
         return CodeRequest("invalid_address")
-    recipient = find_recipient(share, address)
-    denial = share_wide_denial(share, recipient, now)
+    match = match_recipient(share, address)
+    denial = share_wide_denial(share, match.recipient, now)
     if denial is not None:
-        log.info(
-            "Code request for share %s rejected, because no file is available: %s", share.id, denial
-        )
-        return CodeRequest("unavailable", recipient, denial)
-    if recipient is None and linked_message(share) is None:
+        log.info("Code request for share %s rejected, because no file is available: %s",
+                 share.id, denial)
+        return CodeRequest("unavailable", match.recipient, denial)
+    if match.recipient is None and linked_message(share) is None:
         log.info("Code requested for share %s before its message was mirrored", share.id)
         return CodeRequest("not_ready")
-    if recipient is None:
+    if match.recipient is None:
         # Only the domain is kept: the address was typed by someone who may not own it.
-        domain = address_key(address).rpartition("@")[2][:255] if address else ""
-        record_event("verification_refused", share, detail={"domain": domain})
-        return CodeRequest("not_recipient")
+        detail = {"domain": address_domain(address), "reason": match.refusal}
+        record_event("verification_refused", share, detail=detail)
+        return CodeRequest(match.refusal or "not_recipient")
+    recipient = match.recipient
     _lock_recipient(recipient)
-    if _codes_sent_since(share, recipient, now - timedelta(hours=1)) >= MAX_CODES_PER_HOUR:
-        log.warning(
-            "Code request for recipient %s of share %s over the hourly cap", recipient.id, share.id
-        )
+    sent = _codes_sent_since(share, match, now - timedelta(hours=1))
+    if sent >= MAX_CODES_PER_HOUR:
+        log.warning("Code request for recipient %s of share %s over the hourly cap",
+                    recipient.id, share.id)
+        record_lockout(share, recipient, "code_requests", member=match.member, now=now)
         return CodeRequest("too_many", recipient)
 
-    code = issue_code(share, recipient, now)
+    code = issue_code(share, recipient, now, member=match.member)
     try:
-        _send_code(share, recipient, code)
-    except (MailgripError, requests.RequestException) as error:
+        # A list member's code goes to the address they typed, anyone else's to the address
+        # the message was sent to.
+        to = address.strip() if match.member else recipient.address
+        send_code_mail(share, compose_code_mail(share, to, code))
+    except CodeNotSent as error:
         db.session.rollback()
-        log.error(
-            "Sending a code to recipient %s of share %s failed: %s", recipient.id, share.id, error
-        )
+        log.error("Sending a code to recipient %s of share %s failed: %s",
+                  recipient.id, share.id, error.message)
         return CodeRequest("not_sent", recipient)
-    record_event("code_sent", share, recipient=recipient)
+    log.info("Code mailed to recipient %s of share %s", recipient.id, share.id)
+    record_event("code_sent", share, recipient=recipient, detail=_member_detail(match))
     return CodeRequest("sent", recipient)
 
 
-def issue_code(share: Share, recipient: Recipient, now: datetime | None = None) -> str:
-    """Add a new code for ``recipient`` and cancel the earlier ones; return it in clear."""
+def issue_code(
+    share: Share, recipient: Recipient, now: datetime | None = None, member: str | None = None
+) -> str:
+    """Add a new code for ``recipient`` and cancel the earlier ones; return it in clear.
+
+    :param member: comparison form of the list member's address the code is for, if any;
+        members of one list each have codes of their own.
+    """
     now = now or utcnow()
     db.session.execute(
         sa.update(VerificationCode)
         .where(
             VerificationCode.share_id == share.id,
             VerificationCode.recipient_id == recipient.id,
+            _same_member(member),
             VerificationCode.used_at.is_(None),
             VerificationCode.cancelled_at.is_(None),
         )
@@ -153,7 +155,8 @@ def issue_code(share: Share, recipient: Recipient, now: datetime | None = None) 
         VerificationCode(
             share_id=share.id,
             recipient_id=recipient.id,
-            code_hash=hash_code(code, share.id, recipient.id),
+            member_key=member,
+            code_hash=hash_code(code, share.id, recipient.id, member),
             created_at=now,
             expires_at=now + lifetime,
         )
@@ -166,27 +169,34 @@ def check_code(share: Share, address: str, code: str, now: datetime | None = Non
     """Check a code entered for ``address``; the caller commits.
 
     Each entry of six digits counts as an attempt, whether right or wrong; a code works once.
-    Records ``verified`` or ``verification_failed``.
+    Records ``verified`` or ``verification_failed``, and ``verification_locked`` when the
+    entry used up the code's last attempt.
     """
     now = now or utcnow()
     if has_control_character(address):
         result = CodeCheck(False, None, "invalid_address")
         record_event("verification_failed", share, detail={"reason": result.reason})
         return result
-    recipient = find_recipient(share, address)
+    match = match_recipient(share, address)
+    recipient = match.recipient
     denial = share_wide_denial(share, recipient, now)
     if denial is not None:
         # Checked before the code, so the entry does not count as an attempt.
         result = CodeCheck(False, recipient, "unavailable", denial=denial)
+    elif recipient is None:
+        result = CodeCheck(False, None, match.refusal or "not_recipient")
     else:
-        result = _check(share, recipient, _CODE_SEPARATORS.sub("", code or ""), now)
+        result = _check(share, match, _CODE_SEPARATORS.sub("", code or ""), now)
     if result.ok:
-        record_event("verified", share, recipient=recipient)
-    else:
-        detail = {"reason": result.reason}
-        if result.denial is not None:
-            detail["denial"] = result.denial
-        record_event("verification_failed", share, recipient=recipient, detail=detail)
+        detail = {"member": match.member} if match.member else {}
+        record_event("verified", share, recipient=recipient, detail=detail)
+        return result
+    detail = {"reason": result.reason, **_member_detail(match)}
+    if result.denial is not None:
+        detail["denial"] = result.denial
+    record_event("verification_failed", share, recipient=recipient, detail=detail)
+    if result.locked_now and recipient is not None:
+        record_lockout(share, recipient, "attempts", member=match.member, now=now)
     return result
 
 
@@ -206,24 +216,29 @@ def share_wide_denial(
     return next((reason for reason in SHARE_WIDE_DENIALS if reason in reasons), None)
 
 
-def hash_code(code: str, share_id: str, recipient_id: int) -> str:
+def hash_code(code: str, share_id: str, recipient_id: int, member: str | None = None) -> str:
     """Return the HMAC-SHA256 of a code, keyed with the app's secret key.
 
-    The share and recipient are part of the message, so equal codes never share a hash.
+    The share, recipient and list member are part of the message, so equal codes never share
+    a hash.
     """
     key = current_app.config["SECRET_KEY"].encode()
-    message = f"{share_id}:{recipient_id}:{code}".encode()
+    scope = f"{share_id}:{recipient_id}"
+    if member is not None:
+        scope += f":{member}"
+    message = f"{scope}:{code}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def _check(share: Share, recipient: Recipient | None, code: str, now: datetime) -> CodeCheck:
-    if recipient is None:
-        return CodeCheck(False, None, "not_recipient")
+def _check(share: Share, match: RecipientMatch, code: str, now: datetime) -> CodeCheck:
+    recipient = match.recipient
+    assert recipient is not None
     current = db.session.scalar(
         sa.select(VerificationCode)
         .where(
             VerificationCode.share_id == share.id,
             VerificationCode.recipient_id == recipient.id,
+            _same_member(match.member),
             VerificationCode.used_at.is_(None),
             VerificationCode.cancelled_at.is_(None),
         )
@@ -250,8 +265,11 @@ def _check(share: Share, recipient: Recipient | None, code: str, now: datetime) 
     if counted.rowcount != 1:
         return CodeCheck(False, recipient, "exhausted")
     attempts_left = MAX_ATTEMPTS - current.attempts
-    if not hmac.compare_digest(current.code_hash, hash_code(code, share.id, recipient.id)):
-        return CodeCheck(False, recipient, "wrong" if attempts_left else "exhausted", attempts_left)
+    expected = hash_code(code, share.id, recipient.id, match.member)
+    if not hmac.compare_digest(current.code_hash, expected):
+        if attempts_left:
+            return CodeCheck(False, recipient, "wrong", attempts_left)
+        return CodeCheck(False, recipient, "exhausted", 0, locked_now=True)
 
     # Mark it used in one UPDATE as well, so that a code cannot be redeemed twice in parallel.
     used = db.session.execute(
@@ -284,39 +302,24 @@ def _lock_recipient(recipient: Recipient) -> None:
     )
 
 
-def _codes_sent_since(share: Share, recipient: Recipient, since: datetime) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(VerificationCode.id)).where(
-                VerificationCode.share_id == share.id,
-                VerificationCode.recipient_id == recipient.id,
-                VerificationCode.created_at >= since,
-            )
+def _codes_sent_since(share: Share, match: RecipientMatch, since: datetime) -> int:
+    assert match.recipient is not None
+    return db.session.scalar(
+        sa.select(sa.func.count(VerificationCode.id)).where(
+            VerificationCode.share_id == share.id,
+            VerificationCode.recipient_id == match.recipient.id,
+            _same_member(match.member),
+            VerificationCode.created_at >= since,
         )
-        or 0
-    )
+    ) or 0
 
 
-def _send_code(share: Share, recipient: Recipient, code: str) -> None:
-    """Mail ``code`` from the share owner's mailbox to the recipient's address.
+def _same_member(member: str | None) -> sa.ColumnElement[bool]:
+    if member is None:
+        return VerificationCode.member_key.is_(None)
+    return VerificationCode.member_key == member
 
-    The mail carries no link, so the code alone does not lead to the files.
-    """
-    owner = share.owner
-    sender = owner.display_name or owner.address
-    minutes = current_settings().code_lifetime_minutes
-    body = gettext(
-        "Your code to open the files that %(sender)s sent you is %(code)s.\n\n"
-        "It works once, for %(minutes)s minutes. Enter it on the page where you asked for it.\n\n"
-        "If you did not ask for a code, you can ignore this message.",
-        sender=sender,
-        code=code,
-        minutes=minutes,
-    )
-    message = {
-        "subject": gettext("Your code for the files from %(sender)s", sender=sender),
-        "body": {"contentType": "Text", "content": body},
-        "toRecipients": [{"emailAddress": {"address": recipient.address}}],
-    }
-    services().graph.send_mail(owner.object_id, message)
-    log.info("Code mailed to recipient %s of share %s", recipient.id, share.id)
+
+def _member_detail(match: RecipientMatch) -> dict[str, str]:
+    """Return the event detail of a list member before verification: the domain only."""
+    return {"member_domain": match.member.rpartition("@")[2]} if match.member else {}

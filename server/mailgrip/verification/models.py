@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, db, utcnow
+from ..mirror.models import MAX_ADDRESS
 
 
 class VerificationCode(db.Model):
@@ -18,6 +19,9 @@ class VerificationCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     share_id: Mapped[str] = mapped_column(sa.ForeignKey("share.id"), index=True)
     recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("recipient.id"), index=True)
+    # Comparison form of the address of a distribution list's member that the code was mailed
+    # to; None when it went to the recipient's own address.
+    member_key: Mapped[str | None] = mapped_column(sa.String(MAX_ADDRESS))
     code_hash: Mapped[str] = mapped_column(sa.String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

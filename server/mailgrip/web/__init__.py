@@ -28,3 +28,12 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(addin.bp)
     app.register_blueprint(taskpane_libraries.bp)
     app.register_blueprint(taskpane_dialog.bp)
+
+    from .proxy import apply_proxy_fix
+    from .rate_limits import init_rate_limits
+    from .security_headers import init_security_headers
+
+    settings = app.extensions["mailgrip.settings"]
+    init_security_headers(app, settings)
+    init_rate_limits(app, settings)
+    apply_proxy_fix(app, settings)

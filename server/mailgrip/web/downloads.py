@@ -21,12 +21,11 @@ from ..mirror.models import Recipient
 from ..shares.models import File, Share
 from ..shares.storage import StoredObjectMissing, current_storage
 from ..tracking.events import record_event
+from .active_content import SNIFF_BYTES, is_active_type, sniffs_as_markup
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
-# Types that a browser could render as a document and run script in; served as plain bytes.
-_ACTIVE_CONTENT = re.compile(r"html|xml|svg|javascript|ecmascript|^multipart/")
 # One range of RFC 9110 section 14.1.2; 18 digits keep numbers within int64.
 _BYTE_RANGE = re.compile(r"\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*", re.IGNORECASE)
 
@@ -70,11 +69,8 @@ def send_download(
             request.headers.get("Range"), request.headers.get("If-Range"), file
         )
     except RangeNotSatisfiable:
-        response = Response(
-            gettext("The requested range is not within the file."),
-            416,
-            content_type="text/plain; charset=utf-8",
-        )
+        response = Response(gettext("The requested range is not within the file."), 416,
+                            content_type="text/plain; charset=utf-8")
         response.headers["Content-Range"] = f"bytes */{file.size}"
         return response
     try:
@@ -91,13 +87,13 @@ def _file_response(
     byte_range = byte_range or ByteRange(0, file.size - 1)
     length = max(byte_range.length, 0)
     # Opened here rather than in the stream, so that a missing object fails before the headers.
-    reader = current_storage().open(file.storage_key, byte_range.start, length)
+    storage = current_storage()
+    with storage.open(file.storage_key, 0, min(SNIFF_BYTES, file.size)) as head_reader:
+        head = head_reader.read()
+    reader = storage.open(file.storage_key, byte_range.start, length)
     body = _stream(share, file, recipient, reader, length, None if whole else byte_range)
-    response = Response(
-        stream_with_context(body),
-        200 if whole else 206,
-        content_type=served_content_type(file.content_type),
-    )
+    response = Response(stream_with_context(body), 200 if whole else 206,
+                        content_type=served_content_type(file.content_type, head))
     response.call_on_close(reader.close)
     response.content_length = length
     response.headers["Content-Disposition"] = content_disposition(file.display_name)
@@ -157,9 +153,13 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{''.join(fallback) or 'file'}\"; filename*=UTF-8''{encoded}"
 
 
-def served_content_type(stored: str) -> str:
-    """Return the stored type, except that documents a browser could run become bytes."""
-    if _ACTIVE_CONTENT.search(stored):
+def served_content_type(stored: str, head: bytes = b"") -> str:
+    """Return the stored type, except that documents a browser could run become bytes.
+
+    :param head: the file's first bytes; markup there makes the file active whatever its
+        declared type, because a browser that ignores nosniff would sniff it as a document.
+    """
+    if is_active_type(stored) or sniffs_as_markup(head):
         return "application/octet-stream"
     return stored
 
@@ -199,12 +199,8 @@ def _gone(share: Share, file: File, recipient: Recipient | None, back_url: str) 
     The reason "missing" is only an event detail, not a reason of ``decide``, because the
     access decision allowed the download.
     """
-    log.error(
-        "Stored object %s of file %s of share %s is missing, so the download failed",
-        file.storage_key,
-        file.id,
-        share.id,
-    )
+    log.error("Stored object %s of file %s of share %s is missing, so the download failed",
+              file.storage_key, file.id, share.id)
     _record_denial(share, file, recipient, {"reason": "missing"})
     db.session.commit()
     page = render_template(
@@ -241,26 +237,16 @@ def _stream(
                     detail = {"reason": decision.reason, "interrupted": True, "bytes_sent": sent}
                     _record_denial(share, file, recipient, detail)
                     db.session.commit()
-                    log.info(
-                        "Download of file %s of share %s stopped after %d bytes: %s",
-                        file.id,
-                        share.id,
-                        sent,
-                        decision.reason,
-                    )
+                    log.info("Download of file %s of share %s stopped after %d bytes: %s",
+                             file.id, share.id, sent, decision.reason)
                     return
                 # The check only reads. Ending its transaction returns the connection to the
                 # pool, so a slow download does not hold one for its whole length.
                 db.session.rollback()
                 chunk = reader.read(min(CHUNK_BYTES, length - sent))
                 if not chunk:
-                    log.error(
-                        "Stored file %s of share %s ended after %d of %d bytes",
-                        file.id,
-                        share.id,
-                        sent,
-                        length,
-                    )
+                    log.error("Stored file %s of share %s ended after %d of %d bytes",
+                              file.id, share.id, sent, length)
                     return
                 sent += len(chunk)
                 if sent == length:
@@ -268,12 +254,8 @@ def _stream(
                 yield chunk
         except GeneratorExit:
             # The client went away; a partial download is neither a download nor a denial.
-            log.info(
-                "Download of file %s of share %s abandoned by the client after %d bytes",
-                file_id,
-                share_id,
-                sent,
-            )
+            log.info("Download of file %s of share %s abandoned by the client after %d bytes",
+                     file_id, share_id, sent)
             raise
 
     if length == 0:
@@ -283,11 +265,9 @@ def _stream(
 def _record_completion(
     share: Share, file: File, recipient: Recipient | None, byte_range: ByteRange | None, sent: int
 ) -> None:
-    detail = (
-        {}
-        if byte_range is None
-        else {"range": f"bytes {byte_range.start}-{byte_range.end}/{file.size}"}
-    )
+    detail = {} if byte_range is None else {
+        "range": f"bytes {byte_range.start}-{byte_range.end}/{file.size}"
+    }
     if completes_download(file, byte_range):
         record_event("downloaded", share, recipient=recipient, file=file, detail=detail)
     record_audit(_actor(recipient), "download", share.id, file_id=file.id, bytes=sent, **detail)

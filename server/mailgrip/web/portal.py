@@ -14,7 +14,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time
 from babel.units import format_unit
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from flask_wtf.csrf import CSRFError
 
@@ -38,10 +38,6 @@ VERIFIED_KEY = "verified"
 CODE_ADDRESS_KEY = "code_address"
 # Keeps the signed session cookie well under the 4 KB that browsers store per cookie.
 MAX_SHARES_IN_SESSION = 20
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 # Reasons that apply to every file alike, shown once above the list instead of per file. When
 # files are denied for several of them, the first in this order is shown.
 _SHARE_WIDE_REASONS = ("blocked_all", "blocked_recipient", "expired")
@@ -49,43 +45,30 @@ _SHARE_WIDE_REASONS = ("blocked_all", "blocked_recipient", "expired")
 _SIZE_UNITS = ("digital-kilobyte", "digital-megabyte", "digital-gigabyte", "digital-terabyte")
 # Status, title and message of the page for each outcome of a code request except "sent".
 _CODE_REQUEST_PAGES = {
-    "invalid_address": (
-        400,
-        lazy_gettext("This email address is not valid"),
-        lazy_gettext(
-            "The address contains an invisible control character, which email addresses cannot "
-            "contain. Type the address again instead of pasting it."
-        ),
-    ),
-    "not_recipient": (
-        403,
-        lazy_gettext("This address cannot receive a code"),
-        lazy_gettext(
-            "This address is not one that the message was sent to. Use the address the message "
-            "reached you at, or ask the sender to send the files to this address."
-        ),
-    ),
-    "not_ready": (
-        503,
-        lazy_gettext("Not ready yet"),
-        lazy_gettext(
-            "The message with these files is still being processed, so codes cannot be sent yet. "
-            "Try again in a few minutes."
-        ),
-    ),
-    "too_many": (
-        429,
-        lazy_gettext("Too many codes requested"),
-        lazy_gettext(
-            "Several codes were sent to this address in the last hour. Use the latest one, or try "
-            "again in an hour."
-        ),
-    ),
-    "not_sent": (
-        502,
-        lazy_gettext("The code could not be sent"),
-        lazy_gettext("Sending the code failed on our side. Wait a moment and try again."),
-    ),
+    "invalid_address": (400, lazy_gettext("This email address is not valid"), lazy_gettext(
+        "The address contains an invisible control character, which email addresses cannot "
+        "contain. Type the address again instead of pasting it."
+    )),
+    "not_recipient": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
+        "This address is not one that the message was sent to. Use the address the message "
+        "reached you at, or ask the sender to send the files to this address."
+    )),
+    "distribution_list": (403, lazy_gettext("This address cannot receive a code"), lazy_gettext(
+        "The message went to a distribution list, and the sender's organisation does not let "
+        "members of a list confirm their address. Ask the sender to send the files to your "
+        "own address."
+    )),
+    "not_ready": (503, lazy_gettext("Not ready yet"), lazy_gettext(
+        "The message with these files is still being processed, so codes cannot be sent yet. "
+        "Try again in a few minutes."
+    )),
+    "too_many": (429, lazy_gettext("Too many codes requested"), lazy_gettext(
+        "Several codes were sent to this address in the last hour. Use the latest one, or try "
+        "again in an hour."
+    )),
+    "not_sent": (502, lazy_gettext("The code could not be sent"), lazy_gettext(
+        "Sending the code failed on our side. Wait a moment and try again."
+    )),
 }
 
 
@@ -96,21 +79,6 @@ class FileRow:
     file: File
     decision: Decision
     status: str | None
-
-
-@bp.after_request
-def set_security_headers(response: Response) -> Response:
-    """Set headers that keep portal pages and downloads out of caches, frames and Referers.
-
-    The URL carries the link token, so it must not leak through a Referer or a shared cache.
-    """
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 @bp.app_context_processor
@@ -160,12 +128,8 @@ def show_expired_page(error: CSRFError):
     Registered on the blueprint, so it only handles portal routes. Flask-WTF checks the token
     before the view runs, once the URL has matched, so the link token is in ``view_args``.
     """
-    log.info(
-        "CSRF check failed on %s %s: %s",
-        request.method,
-        request.url_rule.rule if request.url_rule else "?",
-        error.description,
-    )
+    log.info("CSRF check failed on %s %s: %s",
+             request.method, request.url_rule.rule if request.url_rule else "?", error.description)
     token = (request.view_args or {}).get("token")
     page = render_template(
         "portal/notice.html",
@@ -201,12 +165,8 @@ def request_code(token: str):
     share = _share_or_404(token)
     address = request.form.get("address", "").strip()
     if not address:
-        return _notice(
-            400,
-            gettext("Enter your email address"),
-            gettext("Enter the email address that the message was sent to."),
-            token,
-        )
+        return _notice(400, gettext("Enter your email address"),
+                       gettext("Enter the email address that the message was sent to."), token)
 
     result = codes.request_code(share, address)
     db.session.commit()
@@ -266,12 +226,10 @@ def download(token: str, file_id: int):
 def _share_or_404(token: str) -> Share:
     share = find_share_by_link_token(token)
     if share is None:
-        raise NotFound(
-            gettext(
-                "This link is not valid. Check that you opened the whole link from the message, "
-                "or ask the sender to send it again."
-            )
-        )
+        raise NotFound(gettext(
+            "This link is not valid. Check that you opened the whole link from the message, "
+            "or ask the sender to send it again."
+        ))
     return share
 
 
@@ -355,6 +313,10 @@ def _check_error(result: codes.CodeCheck) -> str:
         "expired": gettext("The code has expired. Ask for a new code."),
         "no_code": gettext("There is no valid code for this address. Ask for a new code."),
         "not_recipient": gettext("This address is not one that the message was sent to."),
+        "distribution_list": gettext(
+            "The message went to this address through a distribution list, whose members "
+            "cannot confirm their address. Ask the sender to send the files to you directly."
+        ),
     }
     return messages.get(result.reason or "", messages["no_code"])
 

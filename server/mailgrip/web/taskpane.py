@@ -20,7 +20,7 @@ from ..identity.password_grant import PasswordGrantFailed, acquire_token_by_pass
 from ..services import services
 from ..settings import current_settings
 from .taskpane_files import TASKPANE_DIR
-from .taskpane_libraries import OFFICE_JS_CDN_ORIGIN, library_url
+from .taskpane_libraries import library_url
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,6 @@ bp = Blueprint(
 
 # A versioned static URL never changes content, so browsers may keep it for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
-
-# NOTE: Outlook on the web hosts task panes in frames of its own origins, which
-# frame-ancestors does not list yet, so only Mailgrip's own pages may frame the pane.
-_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'{script_origins}; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'self'"
-)
 
 _SELECTION_PARAMETERS = ("messageId", "graphId", "internetMessageId")
 
@@ -127,12 +119,6 @@ def page():
     response = current_app.make_response(render_template("taskpane.html", config=config))
     # The page names versioned static URLs, so a cached copy could load a previous release.
     response.headers["Cache-Control"] = "no-cache"
-    script_origins = "" if settings.office_js == "local" else f" {OFFICE_JS_CDN_ORIGIN}"
-    response.headers["Content-Security-Policy"] = _CONTENT_SECURITY_POLICY.format(
-        script_origins=script_origins
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

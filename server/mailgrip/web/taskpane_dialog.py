@@ -9,7 +9,6 @@ The code and the token never reach Mailgrip's server.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import get_locale
@@ -18,19 +17,12 @@ from flask_babel import gettext as _
 from ..settings import current_settings
 from .taskpane import asset_version, outlook_auth_config
 from .taskpane_files import TASKPANE_DIR
-from .taskpane_libraries import OFFICE_JS_CDN_ORIGIN
 
 bp = Blueprint(
     "taskpane_dialog",
     __name__,
     url_prefix="/taskpane",
     template_folder=str(TASKPANE_DIR / "templates"),
-)
-
-_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'{script_origins}; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self' {authority_origin}; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'self'"
 )
 
 
@@ -69,13 +61,4 @@ def page():
 
     response = current_app.make_response(render_template("signin_dialog.html", config=config))
     response.headers["Cache-Control"] = "no-store"
-    authority = urlsplit(settings.authority)
-    script_origins = "" if settings.office_js == "local" else f" {OFFICE_JS_CDN_ORIGIN}"
-    response.headers["Content-Security-Policy"] = _CONTENT_SECURITY_POLICY.format(
-        script_origins=script_origins, authority_origin=f"{authority.scheme}://{authority.netloc}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # The authorization code arrives in the fragment, which browsers never send in a Referer,
-    # but the page still sends no Referer to the identity platform.
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -75,6 +75,10 @@ def tracking_json(states: MessageStates, refresh_after_seconds: int) -> dict[str
             "opened": _evidence(states.opened),
             "linkOpened": _evidence(states.link_opened, with_kind=False),
             "downloadCount": states.download_count,
+            "verificationRefused": {
+                **_count(states.verification_refused),
+                "domains": sorted(states.refused_domains),
+            },
         },
         "recipients": [
             {
@@ -92,6 +96,7 @@ def tracking_json(states: MessageStates, refresh_after_seconds: int) -> dict[str
                 "opened": _evidence(r.opened),
                 "linkOpened": _evidence(r.link_opened, with_kind=False),
                 "verified": _evidence(r.verified, with_kind=False),
+                "verificationLocked": _count(r.verification_locked),
                 "downloads": [
                     {"fileId": file_id, "name": files_by_id[file_id].display_name, **_count(c)}
                     for file_id, c in r.downloads.items()

@@ -22,7 +22,8 @@ from mailgrip.mirror.models import Message, Recipient
 from mailgrip.shares.models import File, Share
 
 MARKUP = "<img src=x onerror=alert(1)>"
-# Gmail fetches images through its proxy; Mailgrip counts that as an open, unlike a scanner's.
+# Gmail fetches images through its proxy, which shows that the message arrived, not that
+# anyone read it.
 GMAIL_IMAGE_PROXY = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 )
@@ -120,8 +121,10 @@ def test_pane_block_refuses_download(
     expect(bob_card.locator("h3")).to_have_text("Bob Receiver")
     expect(_state(bob_card, "Sent")).to_contain_text("Yes")
     expect(_state(bob_card, "Received")).to_have_text("Unknown")
-    expect(_state(bob_card, "Opened")).to_contain_text("Opened (download)")
-    expect(_state(bob_card, "Link opened")).to_contain_text("Yes, address confirmed")
+    expect(_state(bob_card, "Opened")).to_contain_text(
+        "Yes (downloaded, verified as bob@example.net)"
+    )
+    expect(_state(bob_card, "Link opened")).to_contain_text("Yes (verified as bob@example.net)")
     expect(_state(bob_card, "Downloads")).to_contain_text("Report.pdf: 1 download")
     carol_card = page.locator(f"#recipient-{carol_id}")
     expect(_state(carol_card, "Opened")).to_have_text("Not yet")
@@ -211,7 +214,7 @@ def test_pane_shows_markup_as_text(page, app, live_server, alice, alice_headers)
     expect(page.locator(f"#recipient-{recipient_id}-name")).to_have_text(MARKUP)
     expect(page.locator(f"#file-{file_id}-name")).to_have_text(f"{MARKUP}.pdf")
     expect(_state(page.locator("#message-level"), "Opened")).to_contain_text(
-        "Someone opened the message (image)"
+        "Not confirmed (image fetched by a mail proxy)"
     )
     expect(_state(page.locator(f"#recipient-{recipient_id}"), "Opened")).to_have_text("Not yet")
 

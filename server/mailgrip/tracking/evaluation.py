@@ -8,6 +8,7 @@ Sent Items, images and all, right before the pane opens). This module weighs bot
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -89,7 +90,12 @@ def _script_ran(event: Event, now: datetime, confirmed: set) -> bool | None:
 
 
 def _nearby_sender_view(event: Event, sender_views: list[Event]) -> Event | None:
-    if event.ip_prefix is None:
+    """Return a load of the sender's pane close in time to ``event`` from the same network.
+
+    Private and loopback networks never match, because behind a reverse proxy that does not
+    pass the client's address every request comes from one private address.
+    """
+    if event.ip_prefix is None or _is_private(event.ip_prefix):
         return None
     window = timedelta(seconds=SENDER_VIEW_SECONDS)
     for view in sender_views:
@@ -97,6 +103,14 @@ def _nearby_sender_view(event: Event, sender_views: list[Event]) -> Event | None
         if close and view.ip_prefix == event.ip_prefix:
             return view
     return None
+
+
+def _is_private(ip_prefix: str) -> bool:
+    try:
+        network = ipaddress.ip_network(ip_prefix, strict=False)
+    except ValueError:
+        return True
+    return network.is_private or network.is_loopback
 
 
 def _distance(event: Event, view: Event) -> str:

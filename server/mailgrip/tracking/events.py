@@ -46,8 +46,12 @@ def record_event(
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}; expected one of {EVENT_KINDS}")
+    if recipient is not None:
+        # A download records from its response stream, where ``recipient`` is detached from
+        # the session, so the rows are loaded afresh by id.
+        recipient = db.session.get(Recipient, recipient.id)
     if message is None and recipient is not None:
-        message = recipient.message
+        message = db.session.get(Message, recipient.message_id)
     elif message is None:
         message = linked_message(share)
 

@@ -95,7 +95,7 @@ def method_signals(facts: RequestFacts) -> list[Signal]:
 def timing_signals(facts: RequestFacts) -> list[Signal]:
     """Weigh the time since delivery: gateways act while they deliver."""
     seconds = facts.seconds_since_delivery
-    if seconds is None or facts.method == "POST" or seconds >= FAST_SECONDS:
+    if seconds is None or seconds >= FAST_SECONDS:
         return []
     weight = 1 if facts.kind in IMAGE_KINDS else 2
     if seconds < 0:

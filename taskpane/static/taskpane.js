@@ -219,6 +219,7 @@
       state.lastPayload = text;
       // A scanner's fetch can leave the states as they were, so the timeline loads each time.
       tracking.loadTimeline(data.id);
+      tracking.markSenderBrowser();
       show("message");
       markUpdated(manual, changed);
       scheduleRefresh(data.refreshAfterSeconds);
@@ -644,7 +645,9 @@
 
   // ---- start ----
 
-  const tracking = window.MailgripTracking.init({ api, format, formatTime, h, strings: S });
+  const tracking = window.MailgripTracking.init({
+    api, format, formatTime, h, readToken, strings: S, apiUrl: config.apiUrl,
+  });
 
   byId("signin-form").addEventListener("submit", signIn);
   byId("signout").addEventListener("click", signOut);

@@ -1,6 +1,7 @@
-// Mailgrip task pane: the words for each state's evidence, and the timeline of a message.
-// Loaded before taskpane.js, which hands over its helpers through init(). Every string comes
-// from the page's translated configuration; data reaches the page only as text nodes.
+// Mailgrip task pane: the words for each state's evidence, the timeline of a message, and the
+// cookie that keeps the sender's own views out of tracking. Loaded before taskpane.js, which
+// hands over its helpers through init(). Every string comes from the page's translated
+// configuration; data reaches the page only as text nodes.
 "use strict";
 
 window.MailgripTracking = (() => {
@@ -9,6 +10,7 @@ window.MailgripTracking = (() => {
   let messageId = null;
   let entries = [];
   let loadFailed = false;
+  let senderMarked = false;
 
   // Return the text and tone of one state: "yes" only for a person's evidence, "unknown" for
   // weak evidence (a proxy, a scanner, an unrecognised client), "no" when nothing was seen.
@@ -34,7 +36,26 @@ window.MailgripTracking = (() => {
     pane = helpers;
     const filter = document.getElementById("timeline-people-only");
     filter.addEventListener("change", render);
-    return { describeState, loadTimeline };
+    return { describeState, loadTimeline, markSenderBrowser };
+  }
+
+  // Ask for the signed cookie that labels this browser's own portal visits and image fetches
+  // as the sender's. Unlike the API calls, this request lets the browser store a cookie.
+  async function markSenderBrowser() {
+    const token = pane.readToken();
+    if (senderMarked || !token) return;
+    senderMarked = true;
+    try {
+      const response = await fetch(`${pane.apiUrl}/sender-cookie`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}` },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (!response.ok) senderMarked = false;
+    } catch {
+      senderMarked = false; // tried again with the next load
+    }
   }
 
   async function loadTimeline(id) {

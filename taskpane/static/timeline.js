@@ -66,7 +66,8 @@ window.MailgripTracking = (() => {
       entries = Array.isArray(data.value) ? data.value : [];
       loadFailed = false;
     } catch {
-      // The pane's own load reports sign-in and connection problems; here the list says so.
+      // The pane's own load reports sign-in and connection problems, so the list only shows
+      // that the timeline is missing.
       loadFailed = true;
     }
     render();

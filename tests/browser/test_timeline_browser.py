@@ -152,7 +152,7 @@ def test_portal_script_confirms_visit(page, app, live_server, alice_headers):
     (script,) = events("page_script_ran")
     (visit,) = events("link_opened")
     assert script.detail == {"visit": visit.id}
-    # Headless Chromium names itself "HeadlessChrome", which the crawler list knows.
+    # Headless Chromium names itself "HeadlessChrome", which is on the crawler list.
     assert script.classification == "scanner"
 
 

@@ -12,10 +12,10 @@ from functools import lru_cache
 
 import crawleruseragents
 
-# Mail and security gateways that name themselves but are missing from crawler-user-agents
-# 1.67. Vendors and the senders' reports that list them: Barracuda ("Barracuda" in the user
-# agent), Proofpoint URL Defense ("proofpoint"), Cisco Secure Email ("CiscoSecureEmail"),
-# Trend Micro Email Security ("TMES").
+# Mail security gateways that name themselves but are missing from crawler-user-agents 1.67.
+# Senders' field guides to scanner clicks report these names in user agents: Barracuda,
+# Proofpoint URL Defense, Mimecast, Cisco Secure Email (IronPort), Trend Micro Email Security
+# ("TMES"), FortiMail and Sophos.
 _SECURITY_PRODUCTS = re.compile(
     r"barracuda|proofpoint|mimecast|ciscosecureemail|ironport|\bTMES\b|fortimail|sophos",
     re.IGNORECASE,
@@ -49,7 +49,7 @@ _OUTDATED = re.compile(
 
 @dataclass(frozen=True)
 class AgentFacts:
-    """What a User-Agent header reveals about the client that sent it."""
+    """Facts about a client, read from the User-Agent header it sent."""
 
     crawler: str | None  # the crawler-user-agents pattern or product name that matched
     browser: bool

@@ -1,9 +1,10 @@
 """Labels of a share's events as they stand now, with evidence that arrived after them.
 
 An event's stored label was made when its request arrived. Two things can only be known
-later: whether the portal page's script ran after a visit, and whether the sender's task
-pane showed the message from the same network at that moment (Outlook shows the copy in
-Sent Items, images and all, right before the pane opens). This module weighs both.
+later. One is whether the portal page's script ran after a visit. The other is whether the
+sender's task pane showed the message from the same network at that moment, because Outlook
+shows the copy in Sent Items, images and all, right before the pane opens. This module weighs
+both.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class EvaluatedEvent:
     label: str
     reasons: list[str] = field(default_factory=list)
     # "recipient" (a verified recipient), "forwarded" (someone the message was not sent to),
-    # "sender", or None when the request names nobody.
+    # "sender", or None when the request names no one.
     actor: str | None = None
 
 

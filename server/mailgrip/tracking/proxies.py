@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # User-agent signatures that senders have reported for years: Gmail appends "(via ggpht.com
 # GoogleImageProxy)" to an old Firefox string, and Yahoo sends "YahooMailProxy". The last
-# entry holds the other image proxies that crawler-user-agents 1.67 lists.
+# entry contains the other image proxies that crawler-user-agents 1.67 lists.
 _PROXY_AGENTS = (
     (re.compile(r"GoogleImageProxy|ggpht\.com", re.IGNORECASE), "the Gmail image proxy"),
     (re.compile(r"YahooMailProxy", re.IGNORECASE), "the Yahoo Mail image proxy"),

@@ -1,8 +1,8 @@
-"""The sender's own views: a signed cookie from the task pane, and the pane's recorded loads.
+"""The sender's marker: a signed cookie that the task pane requests for its browser.
 
-The task pane runs on Mailgrip's origin. It asks for ``SENDER_COOKIE``, which the sender's
-browser then sends along when the same browser opens the portal link or shows the tracking
-image. Requests that carry a valid cookie for the share's owner are labelled ``sender``.
+The task pane runs on Mailgrip's origin and requests ``SENDER_COOKIE``. The sender's browser
+then sends the cookie when it opens the portal link or shows the tracking image. Requests
+that carry a valid cookie for the share's owner are labelled ``sender``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ REPEAT_AFTER = timedelta(minutes=2)
 
 
 def record_sender_view(message: Message) -> None:
-    """Record ``sender_viewed`` for the current request unless a recent one says the same.
+    """Record ``sender_viewed`` unless one from the same network and browser is recent.
 
     The caller commits. Messages without a share have no events and record nothing.
     """

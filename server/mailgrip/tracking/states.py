@@ -6,7 +6,7 @@ they verify, open the link or download, because images are often blocked.
 
 Each state keeps its strongest evidence and that evidence's own time. Only an event labelled
 ``person`` turns a state on. Events of proxies, scanners and unknown clients are kept as weak
-evidence, so the pane can say what was seen without claiming more, and the sender's own views
+evidence, so the pane can show what was seen without claiming more, and the sender's own views
 never count.
 """
 
@@ -50,14 +50,17 @@ class Evidence:
     def add(self, at: datetime, evidence: str, label: str, by: Recipient | None = None) -> None:
         if label not in LABEL_ORDER:
             return
-        rank = (LABEL_ORDER.index(label), EVIDENCE_ORDER.index(evidence), at)
-        if self.at is None or rank < self._rank():
+        stronger = self.at is None or (
+            _rank(label, evidence, at) < _rank(self.label, self.evidence, self.at)
+        )
+        if stronger:
             self.at, self.evidence, self.label, self.by = at, evidence, label, by
         self.value = self.label == PERSON
 
-    def _rank(self) -> tuple[int, int, datetime]:
-        assert self.label is not None and self.evidence is not None and self.at is not None
-        return (LABEL_ORDER.index(self.label), EVIDENCE_ORDER.index(self.evidence), self.at)
+
+def _rank(label: str | None, evidence: str | None, at: datetime) -> tuple[int, int, datetime]:
+    """Return the sort key of one piece of evidence: strongest first, then earliest."""
+    return (LABEL_ORDER.index(label), EVIDENCE_ORDER.index(evidence), at)
 
 
 @dataclass

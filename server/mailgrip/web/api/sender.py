@@ -1,4 +1,4 @@
-"""The sender's marker cookie, which the task pane asks for so its browser's views never count."""
+"""The sender's marker cookie, which the task pane requests so its browser's views never count."""
 
 from __future__ import annotations
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from pane_helpers import sign_in as _sign_in
+from pane_helpers import state_value as _state
+from playwright.sync_api import expect
 from recipient import Recipient as PortalRecipient
 
 from mailgrip.db import db
@@ -83,18 +85,6 @@ def _download(recipient: PortalRecipient, file_id: int, csrf_token: str) -> int:
     )
     response.close()
     return response.status_code
-
-
-def _sign_in(page: Page, user) -> None:
-    page.get_by_label("Username").fill(user.address)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _state(card, label: str):
-    """The value of one labelled state row inside a recipient card or the message card."""
-    term = card.page.locator("dt", has_text=re.compile(f"^{re.escape(label)}$"))
-    return card.locator(".state").filter(has=term).locator("dd")
 
 
 def test_pane_block_refuses_download(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from pane_helpers import sign_in as _sign_in
+from pane_helpers import state_value as _state
 from playwright.sync_api import expect
 from portal_helpers import events
 from recipient import Recipient as PortalRecipient
@@ -52,17 +53,6 @@ def _share_sent_earlier(live_server, headers, recipients: list[str], verificatio
     db.session.add(message)
     db.session.commit()
     return shared, message
-
-
-def _sign_in(page, user) -> None:
-    page.get_by_label("Username").fill(user.address)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _state(card, label: str):
-    term = card.page.locator("dt", has_text=re.compile(f"^{re.escape(label)}$"))
-    return card.locator(".state").filter(has=term).locator("dd")
 
 
 def test_pane_shows_evidence_and_timeline(page, app, live_server, emulator, alice, alice_headers):

@@ -46,7 +46,8 @@ def confirm_visit(share: Share, token: str, recipient: Recipient | None) -> bool
     """
     try:
         visit_id = _serializer().loads(token, max_age=MAX_VISIT_AGE_SECONDS)
-    except BadSignature:
+    except BadSignature as error:
+        log.info("Rejected a page confirmation for share %s: %s", share.id, type(error).__name__)
         return False
     visit = db.session.get(Event, visit_id) if isinstance(visit_id, int) else None
     if visit is None or visit.share_id != share.id or visit.kind != "link_opened":

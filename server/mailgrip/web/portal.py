@@ -183,8 +183,8 @@ def page_seen(token: str):
     """
     share = _share_or_404(token)
     if not confirm_visit(share, request.form.get("visit", ""), _verified_recipient(share)):
-        return Response("The visit field is missing, invalid or expired.", 400,
-                        content_type="text/plain; charset=utf-8")
+        message = gettext("The visit field is missing, invalid or expired. Reload the page.")
+        return Response(message, 400, content_type="text/plain; charset=utf-8")
     db.session.commit()
     return Response(status=204)
 

@@ -55,7 +55,9 @@ def _share_sent_earlier(live_server, headers, recipients: list[str], verificatio
     return shared, message
 
 
-def test_pane_shows_evidence_and_timeline(page, app, live_server, emulator, alice, alice_headers):
+def test_pane_shows_evidence_and_timeline(
+    page, app, live_server, emulator, alice, alice_headers, tmp_path
+):
     shared, message = _share_sent_earlier(live_server, alice_headers, ["bob@example.net"])
     (bob_row,) = message.recipients
     requests.get(shared["openTrackingUrl"], headers={"User-Agent": GMAIL_PROXY}, timeout=30)
@@ -89,6 +91,8 @@ def test_pane_shows_evidence_and_timeline(page, app, live_server, emulator, alic
     downloaded = timeline.locator(".timeline-entry", has_text="File downloaded")
     expect(downloaded).to_contain_text("bob@example.net")
     expect(downloaded).to_contain_text("Report.pdf")
+    # Kept under pytest's tmp_path for a person to look at the 320 px layout.
+    page.screenshot(path=tmp_path / "timeline.png", full_page=True)
 
     page.get_by_label("People only").check()
     expect(timeline.locator(".timeline-entry.is-scanner")).to_have_count(0)

@@ -31,6 +31,9 @@ def set_sender_cookie(response: Response, mailbox: Mailbox) -> None:
     Image fetches from a webmail page are cross-site requests, which carry a cookie only with
     ``SameSite=None``, and browsers accept that only on a ``Secure`` cookie. Over plain HTTP
     (the demo) the cookie is ``Lax`` and so marks portal visits only.
+
+    NOTE: browsers that block third-party cookies never send it with a webmail image, so
+    there only the sender's network marks the Sent Items copy.
     """
     secure = request.is_secure
     response.set_cookie(

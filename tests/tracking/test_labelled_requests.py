@@ -74,7 +74,7 @@ def test_set_is_large_and_cited():
     assert {row["expected"] for row in rows} == {"person", "proxy", "scanner"}
 
 
-def test_scores_printed_and_attached(results, record_property):
+def test_scores_printed_and_attached(results, record_testsuite_property):
     report = []
     for part in ("development", "held_out"):
         table, _ = score_table([(row, label) for row, label in results if row["part"] == part])
@@ -83,7 +83,8 @@ def test_scores_printed_and_attached(results, record_property):
     report.append(f"[whole set]\n{table}")
     text = "\n\n".join(report)
     print("\n" + text)
-    record_property("labelled_request_scores", text)
+    # Attached to the JUnit XML report (``--junitxml``) as a property of the test suite.
+    record_testsuite_property("labelled_request_scores", text)
     assert "precision" in text
 
 

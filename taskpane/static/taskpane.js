@@ -228,6 +228,9 @@
       const changed = state.lastPayload !== null && text !== state.lastPayload;
       if (text !== state.lastPayload) renderMessage(data);
       state.lastPayload = text;
+      // A scanner's fetch can leave the states as they were, so the timeline loads each time.
+      tracking.loadTimeline(data.id);
+      tracking.markSenderBrowser();
       show("message");
       markUpdated(manual, changed);
       scheduleRefresh(data.refreshAfterSeconds);
@@ -437,31 +440,27 @@
     const section = byId("message-level");
     section.hidden = !evidence;
     if (!evidence) return;
-    const opened = evidence.opened || {};
-    let openedText = S.notYet;
-    if (opened.value) {
-      const kind = S.evidence[opened.evidence] || opened.evidence;
-      // The image is one URL for every recipient, so it proves only that someone opened it.
-      if (opened.evidence === "image") openedText = format(S.someoneOpened, { evidence: kind });
-      else openedText = kind ? format(S.openedWith, { evidence: kind }) : S.yes;
+    // The image is one URL for every recipient, so it proves only that someone opened it.
+    const opened = tracking.describeState(evidence.opened, { someone: true });
+    const linkOpened = tracking.describeState(evidence.linkOpened);
+    const downloaded = tracking.describeState(evidence.downloaded);
+    const forwarded = evidence.forwardedAccess || {};
+    byId("message-level-states").replaceChildren(
+      stateRow(S.opened, withTime(opened.text, evidence.opened && evidence.opened.at), opened.tone),
+      stateRow(S.linkOpened, withTime(linkOpened.text, evidence.linkOpened && evidence.linkOpened.at), linkOpened.tone),
+      stateRow(S.downloads, numberFormat.format(evidence.downloadCount || 0), downloaded.tone,
+        evidence.downloaded && evidence.downloaded.evidence ? downloaded.text : null),
+    );
+    if (forwarded.value) {
+      // Only the domains of the addresses tried are stored.
+      const domains = (forwarded.domains || []).join(", ");
+      byId("message-level-states").append(stateRow(S.forwarded,
+        format(domains ? S.forwardedAccessDomains : S.forwardedAccess, {
+          count: formatCount("forwardedCountOne", "forwardedCountOther", forwarded.count),
+          domains,
+          time: formatTime(forwarded.lastAt),
+        }), "bad"));
     }
-    const linkOpened = evidence.linkOpened || {};
-    byId("message-level-states").replaceChildren(...[
-      stateRow(S.opened, withTime(openedText, opened.value ? opened.at : null), opened.value ? "yes" : "no"),
-      stateRow(S.linkOpened, linkOpened.value ? withTime(S.yes, linkOpened.at) : S.notYet, linkOpened.value ? "yes" : "no"),
-      stateRow(S.downloads, numberFormat.format(evidence.downloadCount || 0), evidence.downloadCount ? "yes" : "no"),
-      refusedRow(evidence.verificationRefused),
-    ].filter(Boolean));
-  }
-
-  // Code requests from addresses outside the message; only their domains are stored.
-  function refusedRow(refused) {
-    if (!refused || !refused.count) return null;
-    return stateRow(S.verificationRefused, format(S.verificationRefusedValue, {
-      count: numberFormat.format(refused.count),
-      domains: (refused.domains || []).join(", "),
-      time: formatTime(refused.lastAt),
-    }), "bad");
   }
 
   function renderRecipient(recipient, blockable) {
@@ -479,13 +478,9 @@
       : ["failed", "quarantined", "filteredAsSpam"].includes(received.state) ? "bad"
         : received.state === "unknown" ? "unknown" : "no";
 
-    let openedText = S.notYet;
-    if (opened.value) {
-      const kind = S.evidence[opened.evidence] || opened.evidence;
-      openedText = kind ? format(S.openedWith, { evidence: kind }) : S.yes;
-    }
-    let linkText = S.notYet;
-    if (linkOpened.value) linkText = verified.value ? S.addressConfirmed : S.yes;
+    const openedState = tracking.describeState(opened);
+    const linkState = tracking.describeState(verified.value ? verified : linkOpened);
+    const linkAt = verified.value ? verified.at : linkOpened.at;
 
     const downloadList = downloads.length
       ? h("ul", { class: "downloads" }, downloads.map((download) => h("li", {},
@@ -505,8 +500,8 @@
       h("dl", { class: "states" },
         stateRow(S.sent, sent.value ? withTime(S.yes, sent.at) : S.notYet, sent.value ? "yes" : "no"),
         stateRow(S.received, withTime(receivedText, received.at), receivedTone, received.detail),
-        stateRow(S.opened, withTime(openedText, opened.value ? opened.at : null), opened.value ? "yes" : "no"),
-        stateRow(S.linkOpened, withTime(linkText, linkOpened.value ? linkOpened.at : null), linkOpened.value ? "yes" : "no"),
+        stateRow(S.opened, withTime(openedState.text, opened.at), openedState.tone),
+        stateRow(S.linkOpened, withTime(linkState.text, linkAt), linkState.tone),
         stateRow(S.downloads, downloadList, downloads.length ? "yes" : "no"),
         recipient.verificationLocked && recipient.verificationLocked.count
           ? stateRow(S.verificationLocked, format(S.verificationLockedValue,
@@ -668,6 +663,10 @@
   }
 
   // ---- start ----
+
+  const tracking = window.MailgripTracking.init({
+    api, format, formatTime, h, readToken, strings: S, apiUrl: config.apiUrl,
+  });
 
   byId("signin-form").addEventListener("submit", signIn);
   byId("signout").addEventListener("click", signOut);

@@ -65,8 +65,9 @@ def test_pane_shows_lockout_and_refusal(page, app, live_server, emulator, alice,
     locked = card.locator(".state").filter(has=page.locator("dt", has_text="Code locked"))
     expect(locked.locator("dd")).to_contain_text("Too many wrong codes or code requests")
     refused = page.locator("#message-level .state").filter(
-        has=page.locator("dt", has_text="Refused code requests")
+        has=page.locator("dt", has_text="Forwarded link")
     )
-    expect(refused.locator("dd")).to_have_text(
-        re.compile(r"^1 from addresses this message was not sent to \(evil\.example\), last ")
-    )
+    expect(refused.locator("dd")).to_have_text(re.compile(
+        r"^Accessed through a forwarded link: 1 attempt by an address the message was not sent "
+        r"to \(from evil\.example\), last "
+    ))

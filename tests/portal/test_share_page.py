@@ -8,6 +8,7 @@ import pytest
 import requests
 from builders import expired, make_share
 from portal_helpers import events
+from recipient import BROWSER_USER_AGENT as BROWSER
 
 from mailgrip.access.models import Block
 from mailgrip.db import db
@@ -78,16 +79,18 @@ def test_link_opened_names_verified_recipient(client, sender):
     assert opened.recipient_id == bob.id
 
 
-def test_head_records_nothing(live_server, app, sender):
+def test_head_recorded_as_scanner(live_server, app, sender):
     built = make_share(sender)
 
-    head = requests.head(built.link, timeout=30)
+    head = requests.head(built.link, headers={"User-Agent": BROWSER}, timeout=30)
     get = requests.get(built.link, timeout=30)
 
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["Content-Type"] == get.headers["Content-Type"]
-    assert [event.kind for event in events()] == ["link_opened"]
+    probe, _ = events("link_opened")
+    assert probe.classification == "scanner"
+    assert probe.request_facts["method"] == "HEAD"
 
 
 @pytest.mark.parametrize(

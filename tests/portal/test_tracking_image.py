@@ -54,13 +54,14 @@ def test_image_proxy_is_classified(client, sender):
     assert opened.user_agent == GMAIL_PROXY
 
 
-def test_head_records_nothing(live_server, app, sender):
+def test_head_recorded_as_scanner(live_server, app, sender):
     built = make_share(sender)
 
-    response = requests.head(built.open_tracking_url, timeout=30)
+    response = requests.head(built.open_tracking_url, headers={"User-Agent": BROWSER}, timeout=30)
 
     _assert_pixel(response)
-    assert events() == []
+    (probe,) = events("opened")
+    assert probe.classification == "scanner"
 
 
 @pytest.mark.parametrize(

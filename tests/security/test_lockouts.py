@@ -121,7 +121,7 @@ def test_tracking_shows_refused_domains(client, emulator, sender, alice_headers)
     _request_code(client, built, "mallory@evil.example")
     _request_code(client, built, "eve@Other.Example")
 
-    refused = _tracking(client, built, alice_headers)["message"]["verificationRefused"]
+    refused = _tracking(client, built, alice_headers)["message"]["forwardedAccess"]
 
     assert refused["count"] == 2
     assert refused["domains"] == ["evil.example", "other.example"]

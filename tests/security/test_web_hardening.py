@@ -153,13 +153,14 @@ def test_taskpane_policy_with_local_office_js(tmp_path):
     ]
 
 
-def test_portal_policy_forbids_frames_and_scripts(client, sender):
+def test_portal_policy_forbids_frames_and_inline_scripts(client, sender):
     built = make_share(sender)
     response = client.get(built.path)
     policy = _directives(response.headers["Content-Security-Policy"])
 
     assert policy["frame-ancestors"] == ["'none'"]
-    assert "script-src" not in policy
+    # Only the page's own script file runs; no inline script, no other origin.
+    assert policy["script-src"] == ["'self'"]
     assert policy["default-src"] == ["'none'"]
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"

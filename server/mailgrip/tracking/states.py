@@ -1,8 +1,13 @@
-"""States derived from events: sent, received, opened, link opened, downloaded.
+"""States derived from events: sent, received, opened, link opened, downloaded, forwarded.
 
 Events are the only source. The open-tracking image is one URL for every recipient of a message,
 so an image fetch is evidence at message level only. A recipient counts as having opened when
 they verify, open the link or download, because images are often blocked.
+
+Each state keeps its strongest evidence and that evidence's own time. Only an event labelled
+``person`` turns a state on. Events of proxies, scanners and unknown clients are kept as weak
+evidence, so the pane can show what was seen without claiming more, and the sender's own views
+never count.
 """
 
 from __future__ import annotations
@@ -17,33 +22,45 @@ from ..access.models import Block
 from ..db import db
 from ..mirror.models import Message, Recipient
 from ..shares.models import File
-from .models import Event
+from .classify import PERSON, PROXY, SCANNER, SENDER, UNKNOWN
+from .evaluation import EvaluatedEvent, evaluate_events
 
 # Evidence kinds, strongest first: a download proves more than an image fetch.
 EVIDENCE_ORDER = ("download", "verified", "link", "image")
-
-# Security scanners fetch every link at delivery; their events stay in the timeline but turn no
-# state on.
-IGNORED_CLASSIFICATIONS = frozenset({"scanner"})
+# Labels, strongest first. A person's image fetch outranks a scanner's download.
+LABEL_ORDER = (PERSON, UNKNOWN, PROXY, SCANNER)
+# Downloads by these count; a scanner's or proxy's download is only in the timeline.
+COUNTED_LABELS = frozenset({PERSON, UNKNOWN})
 
 
 @dataclass
 class Evidence:
-    """Whether a state holds, since when, and the strongest kind of event behind it."""
+    """A state: whether a person's event turned it on, and its strongest evidence.
+
+    ``at``, ``evidence``, ``label`` and ``by`` all describe that one strongest event, so the
+    time shown is the time of the evidence shown.
+    """
 
     value: bool = False
     at: datetime | None = None
     evidence: str | None = None
+    label: str | None = None
+    by: Recipient | None = None
 
-    def add(self, at: datetime, evidence: str | None = None) -> None:
-        if not self.value or at < self.at:
-            self.at = at
-        self.value = True
-        if evidence and (
-            self.evidence is None
-            or EVIDENCE_ORDER.index(evidence) < EVIDENCE_ORDER.index(self.evidence)
-        ):
-            self.evidence = evidence
+    def add(self, at: datetime, evidence: str, label: str, by: Recipient | None = None) -> None:
+        if label not in LABEL_ORDER:
+            return
+        stronger = self.at is None or (
+            _rank(label, evidence, at) < _rank(self.label, self.evidence, self.at)
+        )
+        if stronger:
+            self.at, self.evidence, self.label, self.by = at, evidence, label, by
+        self.value = self.label == PERSON
+
+
+def _rank(label: str | None, evidence: str | None, at: datetime) -> tuple[int, int, datetime]:
+    """Return the sort key of one piece of evidence: strongest first, then earliest."""
+    return (LABEL_ORDER.index(label), EVIDENCE_ORDER.index(evidence), at)
 
 
 @dataclass
@@ -58,8 +75,21 @@ class DownloadCount:
 
 
 @dataclass
-class EventCount(DownloadCount):
-    """How often an event happened, and when it last did."""
+class ForwardedAccess:
+    """Attempts by people the message was not sent to, through a forwarded link."""
+
+    count: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    # Only the domains of the addresses tried are stored, never the addresses.
+    domains: set[str] = field(default_factory=set)
+
+    def add(self, at: datetime, domain: str | None) -> None:
+        self.count += 1
+        self.first_at = min(self.first_at or at, at)
+        self.last_at = max(self.last_at or at, at)
+        if domain:
+            self.domains.add(domain)
 
 
 @dataclass
@@ -68,9 +98,9 @@ class RecipientStates:
     opened: Evidence = field(default_factory=Evidence)
     link_opened: Evidence = field(default_factory=Evidence)
     verified: Evidence = field(default_factory=Evidence)
-    # Whether a limit stopped code entries or requests for this recipient, and when last.
-    verification_locked: EventCount = field(default_factory=EventCount)
     downloads: dict[int, DownloadCount] = field(default_factory=lambda: defaultdict(DownloadCount))
+    # How often a limit stopped this recipient's code entries or requests, and when last.
+    verification_locked: DownloadCount = field(default_factory=DownloadCount)
     block: Block | None = None
 
 
@@ -91,14 +121,14 @@ class MessageStates:
     message: Message
     opened: Evidence = field(default_factory=Evidence)
     link_opened: Evidence = field(default_factory=Evidence)
+    downloaded: Evidence = field(default_factory=Evidence)
     download_count: int = 0
-    # Code requests from addresses that the message was not sent to, with their domains.
-    verification_refused: EventCount = field(default_factory=EventCount)
-    refused_domains: set[str] = field(default_factory=set)
+    forwarded: ForwardedAccess = field(default_factory=ForwardedAccess)
     recipients: list[RecipientStates] = field(default_factory=list)
     files: list[FileStates] = field(default_factory=list)
     block_all: Block | None = None
     blocks: list[Block] = field(default_factory=list)
+    timeline: list[EvaluatedEvent] = field(default_factory=list)
 
 
 def derive_states(message: Message) -> MessageStates:
@@ -113,13 +143,11 @@ def derive_states(message: Message) -> MessageStates:
     states.files = list(by_file.values())
     _apply_blocks(states, by_recipient, by_file)
 
-    events = db.session.scalars(
-        sa.select(Event).where(Event.share_id == message.share_id).order_by(Event.occurred_at)
-    )
-    for event in events:
-        if event.classification in IGNORED_CLASSIFICATIONS:
+    states.timeline = evaluate_events(message.share_id)
+    for evaluated in states.timeline:
+        if evaluated.label == SENDER:
             continue
-        _apply_event(states, event, by_recipient.get(event.recipient_id), by_file)
+        _apply_event(states, evaluated, by_recipient.get(evaluated.event.recipient_id), by_file)
     return states
 
 
@@ -144,44 +172,60 @@ def _apply_blocks(
 
 def _apply_event(
     states: MessageStates,
-    event: Event,
+    evaluated: EvaluatedEvent,
     recipient: RecipientStates | None,
     by_file: dict[int, FileStates],
 ) -> None:
+    event, label = evaluated.event, evaluated.label
     at = event.occurred_at
+    who = recipient.recipient if recipient else None
     if event.kind == "opened":
-        states.opened.add(at, "image")
+        states.opened.add(at, "image", label)
     elif event.kind == "link_opened":
-        states.link_opened.add(at)
-        states.opened.add(at, "link")
-        if recipient:
-            recipient.link_opened.add(at)
-            recipient.opened.add(at, "link")
+        _apply_portal_step(states, recipient, at, "link", label, who)
     elif event.kind == "verified":
         # Verifying and downloading happen on the portal page, so someone followed the link.
-        states.link_opened.add(at)
-        states.opened.add(at, "verified")
+        _apply_portal_step(states, recipient, at, "verified", label, who)
         if recipient:
-            recipient.verified.add(at)
-            recipient.link_opened.add(at)
-            recipient.opened.add(at, "verified")
+            recipient.verified.add(at, "verified", label, who)
+    elif event.kind == "downloaded":
+        _apply_portal_step(states, recipient, at, "download", label, who)
+        states.downloaded.add(at, "download", label, who)
+        if label in COUNTED_LABELS:
+            _count_download(states, event.file_id, recipient, at, by_file)
     elif event.kind == "verification_locked" and recipient:
         recipient.verification_locked.add(at)
-    elif event.kind == "verification_refused":
-        states.verification_refused.add(at)
-        domain = (event.detail or {}).get("domain")
-        if domain:
-            states.refused_domains.add(domain)
-    elif event.kind == "downloaded":
-        states.download_count += 1
-        states.link_opened.add(at)
-        states.opened.add(at, "download")
-        file_states = by_file.get(event.file_id)
-        if recipient:
-            recipient.link_opened.add(at)
-            recipient.opened.add(at, "download")
-            recipient.downloads[event.file_id].add(at)
-        if file_states and recipient:
-            file_states.downloaded_by[recipient.recipient.id].add(at)
-        elif file_states:
-            file_states.unattributed_downloads += 1
+    elif event.kind == "verification_refused" and label in COUNTED_LABELS:
+        states.forwarded.add(at, (event.detail or {}).get("domain"))
+
+
+def _apply_portal_step(
+    states: MessageStates,
+    recipient: RecipientStates | None,
+    at: datetime,
+    evidence: str,
+    label: str,
+    who: Recipient | None,
+) -> None:
+    states.link_opened.add(at, evidence, label, who)
+    states.opened.add(at, evidence, label, who)
+    if recipient:
+        recipient.link_opened.add(at, evidence, label, who)
+        recipient.opened.add(at, evidence, label, who)
+
+
+def _count_download(
+    states: MessageStates,
+    file_id: int | None,
+    recipient: RecipientStates | None,
+    at: datetime,
+    by_file: dict[int, FileStates],
+) -> None:
+    states.download_count += 1
+    file_states = by_file.get(file_id) if file_id is not None else None
+    if recipient and file_id is not None:
+        recipient.downloads[file_id].add(at)
+    if file_states and recipient:
+        file_states.downloaded_by[recipient.recipient.id].add(at)
+    elif file_states:
+        file_states.unattributed_downloads += 1

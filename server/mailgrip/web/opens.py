@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from ..db import db
 from ..shares.service import find_share_by_open_token
@@ -32,9 +32,11 @@ TRANSPARENT_GIF = (
 
 @bp.get("/o/<token>.gif")
 def tracking_image(token: str) -> Response:
-    """Return the pixel and record ``opened`` for a known token; HEAD records nothing."""
-    if request.method == "GET":
-        _record_open(token)
+    """Return the pixel and record ``opened`` for a known token.
+
+    A HEAD request is recorded too, and labelled as the probe it is.
+    """
+    _record_open(token)
     return _pixel()
 
 

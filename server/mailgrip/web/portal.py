@@ -1,8 +1,9 @@
 """The recipient portal under ``/s/<token>``: the files page, address verification, downloads.
 
-Link scanners (Safe Links, Mimecast, Proofpoint) fetch every URL in a message. A GET therefore
-only shows a page and records ``link_opened``, and codes and downloads need a POST with a CSRF
-token.
+Link scanners (Safe Links, Mimecast, Proofpoint) fetch every URL in a message. A GET or HEAD
+therefore only shows a page and records ``link_opened``, and codes and downloads need a POST
+with a CSRF token. The page's script reports back that it ran, which most link checkers never
+let it do, and the visit's label weighs that.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time
 from babel.units import format_unit
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from flask_wtf.csrf import CSRFError
 
@@ -26,6 +27,7 @@ from ..settings import current_settings
 from ..shares.models import File, Share
 from ..shares.service import find_share_by_link_token, share_recipient
 from ..tracking.events import record_event
+from ..tracking.visits import confirm_visit, visit_token
 from ..verification import codes
 from .downloads import reason_message, send_download
 
@@ -144,16 +146,32 @@ def show_expired_page(error: CSRFError):
 def show_share(token: str):
     """Show the files of a share with a verification form or download buttons.
 
-    HEAD requests get the same headers and record nothing.
+    A HEAD request gets the same headers, and its ``link_opened`` is labelled as the probe
+    it is.
 
     :raise 404: the token matches no share.
     """
     share = _share_or_404(token)
     recipient = _verified_recipient(share)
-    if request.method == "GET":
-        record_event("link_opened", share, recipient=recipient)
-        db.session.commit()
-    return render_template("portal/share.html", **_share_page(token, share, recipient))
+    visit = record_event("link_opened", share, recipient=recipient)
+    db.session.commit()
+    page = _share_page(token, share, recipient)
+    return render_template("portal/share.html", visit=visit_token(visit), **page)
+
+
+@bp.post("/s/<token>/seen")
+def page_seen(token: str):
+    """Record that the portal page's script ran after a visit; the page posts this itself.
+
+    :raise 404: the token matches no share.
+    :return: 204, or 400 when the visit field is missing, forged or too old.
+    """
+    share = _share_or_404(token)
+    if not confirm_visit(share, request.form.get("visit", ""), _verified_recipient(share)):
+        message = gettext("The visit field is missing, invalid or expired. Reload the page.")
+        return Response(message, 400, content_type="text/plain; charset=utf-8")
+    db.session.commit()
+    return Response(status=204)
 
 
 @bp.post("/s/<token>/code")

@@ -35,6 +35,11 @@ _PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# The portal page's one script is a same-origin file that reports the visit back.
+_PORTAL_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 _ADMIN_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -80,6 +85,7 @@ def init_security_headers(app: Flask, settings: Settings) -> None:
         "addin": taskpane_policy(settings),
         # The sign-in dialog opens as a window of its own, never in a frame.
         "taskpane_dialog": taskpane_policy(settings, ancestors=()),
+        "portal": _PORTAL_POLICY,
         "admin": _ADMIN_POLICY,
     }
     hsts = settings.public_url.startswith("https://")

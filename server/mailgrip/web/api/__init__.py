@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import blocks, messages, openapi, shares, uploads  # noqa: E402,F401  (routes register on bp)
+from . import blocks, messages, openapi, sender, shares, uploads  # noqa: E402,F401  (routes register on bp)

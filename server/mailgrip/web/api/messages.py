@@ -10,10 +10,11 @@ from ...errors import BadRequest, NotFound
 from ...mirror.item_ids import rest_item_id
 from ...mirror.models import Message
 from ...text import has_control_character
+from ...tracking.sender_views import record_sender_view
 from ...tracking.states import derive_states
 from . import bp
 from .auth import require_caller
-from .representation import message_summary_json, tracking_json
+from .representation import message_summary_json, timeline_json, tracking_json
 
 REFRESH_AFTER_SECONDS = 10
 MAX_LIST_LIMIT = 200
@@ -50,6 +51,17 @@ def get_tracking(message_id: int):
     :raise 404: no such message in the caller's mailbox.
     """
     return _tracking_response(owned_message(message_id))
+
+
+@bp.get("/messages/<id:message_id>/timeline")
+@require_caller
+def get_timeline(message_id: int):
+    """Return every event of one of the caller's messages, newest first, with its label.
+
+    :raise 404: no such message in the caller's mailbox.
+    """
+    message = owned_message(message_id)
+    return timeline_json(derive_states(message))
 
 
 @bp.get("/messages/lookup")
@@ -105,4 +117,8 @@ def owned_message(message_id: int) -> Message:
 
 
 def _tracking_response(message: Message):
+    # The sender has this message on screen now, so image fetches and visits from the same
+    # network at this moment are the sender's own.
+    record_sender_view(message)
+    db.session.commit()
     return tracking_json(derive_states(message), REFRESH_AFTER_SECONDS)

@@ -27,6 +27,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
 _ID_PARAM = {"in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+# Labels that can stand behind a state; the sender's own views never do.
+_STATE_LABELS = ["person", "unknown", "proxy", "scanner"]
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -40,14 +42,43 @@ SCHEMAS: dict[str, Any] = {
     },
     "Evidence": {
         "type": "object",
+        "description": "A state. Only a person's event turns it on; the other fields describe "
+        "its strongest evidence, which may be weak (a proxy, a scanner, an unknown client).",
         "required": ["value", "at"],
         "properties": {
             "value": {"type": "boolean"},
-            "at": _NULLABLE_TIME,
+            "at": {**_NULLABLE_TIME, "description": "Time of the strongest evidence."},
             "evidence": {
                 "type": ["string", "null"],
                 "enum": ["download", "verified", "link", "image", None],
             },
+            "label": {"type": ["string", "null"], "enum": [*_STATE_LABELS, None]},
+            "by": {
+                "type": ["string", "null"],
+                "description": "Address of the verified recipient behind the evidence.",
+            },
+        },
+    },
+    "TimelineEntry": {
+        "type": "object",
+        "required": ["id", "kind", "at", "label", "reasons", "actor"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {
+                "type": "string",
+                "description": "Event kind. Clients show kinds they do not know by name.",
+            },
+            "at": {"type": "string", "format": "date-time"},
+            "label": {"type": "string", "enum": [*_STATE_LABELS, "sender"]},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "actor": {
+                "type": ["string", "null"],
+                "enum": ["recipient", "forwarded", "sender", None],
+                "description": "forwarded: someone the message was not sent to.",
+            },
+            "recipient": {"type": ["object", "null"]},
+            "file": {"type": ["object", "null"]},
+            "detail": {"type": "object"},
         },
     },
     "Received": {
@@ -236,6 +267,37 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json({"$ref": "#/components/schemas/Tracking"}, "The tracking."),
                 **_errors(401, 404),
+            },
+        }
+    },
+    "/api/messages/{messageId}/timeline": {
+        "get": {
+            "summary": "Every event of one message, newest first, with its label and reasons",
+            "parameters": [{"name": "messageId", **_ID_PARAM}],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "value": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/TimelineEntry"},
+                            },
+                        },
+                    },
+                    "The timeline.",
+                ),
+                **_errors(401, 404),
+            },
+        }
+    },
+    "/api/sender-cookie": {
+        "post": {
+            "summary": "Mark this browser as the caller's, so its own views never count",
+            "responses": {
+                "204": {"description": "Cookie mailgrip_sender set for Mailgrip's origin."},
+                **_errors(401),
             },
         }
     },

@@ -7,7 +7,11 @@ from typing import Any
 
 from ...access.models import Block
 from ...mirror.models import Message
-from ...tracking.states import DownloadCount, Evidence, MessageStates
+from ...tracking.evaluation import EvaluatedEvent
+from ...tracking.states import DownloadCount, Evidence, ForwardedAccess, MessageStates
+
+# Event detail keys that are internal links between events, not facts for the sender.
+_INTERNAL_DETAIL = frozenset({"visit"})
 
 
 def iso(value: datetime | None) -> str | None:
@@ -40,11 +44,25 @@ def message_summary_json(message: Message) -> dict[str, Any]:
     }
 
 
-def _evidence(state: Evidence, with_kind: bool = True) -> dict[str, Any]:
-    body: dict[str, Any] = {"value": state.value, "at": iso(state.at)}
-    if with_kind:
-        body["evidence"] = state.evidence
-    return body
+def _evidence(state: Evidence) -> dict[str, Any]:
+    """Return a state: on only through a person's event, with its strongest evidence."""
+    return {
+        "value": state.value,
+        "at": iso(state.at),
+        "evidence": state.evidence,
+        "label": state.label,
+        "by": state.by.address if state.by is not None else None,
+    }
+
+
+def _forwarded(access: ForwardedAccess) -> dict[str, Any]:
+    return {
+        "value": access.count > 0,
+        "count": access.count,
+        "firstAt": iso(access.first_at),
+        "lastAt": iso(access.last_at),
+        "domains": sorted(access.domains),
+    }
 
 
 def _count(count: DownloadCount) -> dict[str, Any]:
@@ -73,12 +91,10 @@ def tracking_json(states: MessageStates, refresh_after_seconds: int) -> dict[str
         },
         "message": {
             "opened": _evidence(states.opened),
-            "linkOpened": _evidence(states.link_opened, with_kind=False),
+            "linkOpened": _evidence(states.link_opened),
+            "downloaded": _evidence(states.downloaded),
             "downloadCount": states.download_count,
-            "verificationRefused": {
-                **_count(states.verification_refused),
-                "domains": sorted(states.refused_domains),
-            },
+            "forwardedAccess": _forwarded(states.forwarded),
         },
         "recipients": [
             {
@@ -94,8 +110,8 @@ def tracking_json(states: MessageStates, refresh_after_seconds: int) -> dict[str
                     "source": r.recipient.delivery_source,
                 },
                 "opened": _evidence(r.opened),
-                "linkOpened": _evidence(r.link_opened, with_kind=False),
-                "verified": _evidence(r.verified, with_kind=False),
+                "linkOpened": _evidence(r.link_opened),
+                "verified": _evidence(r.verified),
                 "verificationLocked": _count(r.verification_locked),
                 "downloads": [
                     {"fileId": file_id, "name": files_by_id[file_id].display_name, **_count(c)}
@@ -136,3 +152,37 @@ def _address_of(states: MessageStates, recipient_id: int) -> str | None:
         if r.recipient.id == recipient_id:
             return r.recipient.address
     return None
+
+
+def timeline_json(states: MessageStates) -> dict[str, Any]:
+    """Build the timeline of one message: every event, newest first, with its label."""
+    recipients = {r.recipient.id: r.recipient for r in states.recipients}
+    files = {f.file.id: f.file for f in states.files}
+    return {
+        "id": states.message.id,
+        "value": [
+            _timeline_entry(evaluated, recipients, files)
+            for evaluated in reversed(states.timeline)
+        ],
+    }
+
+
+def _timeline_entry(
+    evaluated: EvaluatedEvent, recipients: dict[int, Any], files: dict[int, Any]
+) -> dict[str, Any]:
+    event = evaluated.event
+    recipient = recipients.get(event.recipient_id) if event.recipient_id else None
+    file = files.get(event.file_id) if event.file_id else None
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "at": iso(event.occurred_at),
+        "label": evaluated.label,
+        "reasons": evaluated.reasons,
+        "actor": evaluated.actor,
+        "recipient": None if recipient is None else {
+            "id": recipient.id, "address": recipient.address,
+        },
+        "file": None if file is None else {"id": file.id, "name": file.display_name},
+        "detail": {k: v for k, v in (event.detail or {}).items() if k not in _INTERNAL_DETAIL},
+    }

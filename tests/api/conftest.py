@@ -1,0 +1,1 @@
+from portal_helpers import sender  # noqa: F401  (a fixture)

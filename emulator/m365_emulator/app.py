@@ -32,7 +32,7 @@ def create_app(emulator: Emulator) -> Flask:
     app.json.sort_keys = False  # Graph's property order is easier to compare with samples.
     app.wsgi_app = _GraphPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
-    from . import control, graph, identity
+    from . import control, graph, identity, mail_folders  # noqa: F401  (adds routes to graph.bp)
 
     app.register_blueprint(identity.bp)
     app.register_blueprint(graph.bp)

@@ -14,7 +14,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
 from .context import Emulator
-from .control import import_sent_item, message_summary, reset_emulator
+from .control import import_sent_item, message_summary, register_certificate, reset_emulator
 from .delta import DeltaTracker
 from .directory import (
     API_SCOPE,
@@ -187,6 +187,14 @@ class EmulatorServer:
     def add_fault(self, **fault: Any) -> None:
         """Plan a Graph fault; see ``POST /_emulator/faults`` for the fields."""
         self.emulator.faults.add(fault_from_json(fault))
+
+    def set_mailbox_access(self, owner: str, delegate: str, granted: bool = True) -> None:
+        """Grant (or remove) ``delegate``'s full access to ``owner``'s mailbox."""
+        self.emulator.state.set_full_access(self._user(owner).id, self._user(delegate).id, granted)
+
+    def register_certificate(self, pem: bytes, client_id: str = MAILGRIP_CLIENT_ID) -> dict:
+        """Register a PEM certificate as a credential of an app; returns its thumbprints."""
+        return register_certificate(self.emulator, client_id, pem)
 
     def rotate_keys(self) -> str:
         """Make a new signing key current and return its ``kid``."""

@@ -55,6 +55,8 @@ class Mailbox:
     folder_ids: dict[str, str]
     messages: dict[str, Message] = field(default_factory=dict)
     tombstones: list[Tombstone] = field(default_factory=list)
+    # Object ids of users with Exchange "Full Access" to this mailbox (Add-MailboxPermission).
+    full_access: set[str] = field(default_factory=set)
 
     @classmethod
     def create(cls) -> Mailbox:
@@ -164,6 +166,19 @@ class EmulatorState:
                 return self._mailboxes[user_id]
             except KeyError:
                 raise NotFound(f"The user {user_id!r} has no mailbox.") from None
+
+    def set_full_access(self, owner_id: str, delegate_id: str, granted: bool) -> None:
+        """Grant or remove a delegate's full access to the owner's mailbox."""
+        with self._lock:
+            delegates = self.mailbox(owner_id).full_access
+            if granted:
+                delegates.add(delegate_id)
+            else:
+                delegates.discard(delegate_id)
+
+    def has_full_access(self, owner_id: str, delegate_id: str) -> bool:
+        with self._lock:
+            return delegate_id in self.mailbox(owner_id).full_access
 
     def folder_id(self, user_id: str, folder: str) -> str:
         return self.mailbox(user_id).folder_ids[folder]

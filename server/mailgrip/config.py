@@ -200,6 +200,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Scope requested for app-only Graph tokens.",
     ),
     Setting(
+        "graph_delegated_scopes",
+        _parse_str,
+        "https://graph.microsoft.com/Mail.Read.Shared",
+        "Space-separated Graph scopes requested on behalf of a user; Mail.Read.Shared lets "
+        "Mailgrip ask Graph which shared mailboxes the user may open.",
+    ),
+    Setting(
         "ca_bundle",
         _parse_str,
         "",

@@ -1,6 +1,7 @@
 """Settings parsing from MAILGRIP_* variables."""
 
 import pytest
+from certificates import make_certificate
 
 from mailgrip.config import SETTINGS, ConfigError, Settings
 
@@ -204,37 +205,8 @@ def test_production_accepts_secret_from_file(tmp_path):
     assert Settings.from_env(tmp_path, environ).client_secret == "s3cret"
 
 
-def _certificate_pem() -> tuple[str, str]:
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mailgrip-test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
 def test_production_accepts_certificate_instead_of_secret(tmp_path):
-    key_pem, certificate_pem = _certificate_pem()
+    key_pem, certificate_pem = make_certificate()
     (tmp_path / "key.pem").write_text(key_pem)
     (tmp_path / "cert.pem").write_text(certificate_pem)
     environ = _production(MAILGRIP_CLIENT_SECRET="")
@@ -248,7 +220,7 @@ def test_production_accepts_certificate_instead_of_secret(tmp_path):
 
 
 def test_production_certificate_key_needs_certificate(tmp_path):
-    key_pem, _ = _certificate_pem()
+    key_pem, _ = make_certificate()
     environ = _production(MAILGRIP_CLIENT_SECRET="", MAILGRIP_CLIENT_CERTIFICATE_KEY=key_pem)
 
     with pytest.raises(ConfigError) as raised:

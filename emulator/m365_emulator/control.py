@@ -104,6 +104,16 @@ def create_user():
     return jsonify(user.to_json()), 201
 
 
+@bp.put("/users/<user>/app-roles")
+def set_app_roles(user: str):
+    """Replace a user's app roles on Mailgrip's API: ``{"roles": ["Mailgrip.Admin"]}``."""
+    roles = _json_body().get("roles")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        _fail(400, "invalid_roles", 'Send {"roles": [...]} with a list of role names.')
+    updated = current_emulator().state.set_app_roles(_user(user).id, frozenset(roles))
+    return jsonify({"id": updated.id, "roles": sorted(updated.app_roles)})
+
+
 @bp.get("/users")
 def list_users():
     return jsonify({"value": [user.to_json() for user in current_emulator().state.users()]})

@@ -359,8 +359,10 @@ class GrantHandler:
             raise OAuthError(
                 "invalid_grant", 50034, f"The user account {user_id} does not exist any more."
             )
-        token_user = TokenUser(user.id, user.address, user.display_name)
         scopes = self.delegated_scopes(raw_scope, client)
+        # Only a token for Mailgrip's own API carries the roles assigned on that API.
+        roles = () if scopes.audience == GRAPH_RESOURCE else tuple(sorted(user.app_roles))
+        token_user = TokenUser(user.id, user.address, user.display_name, roles)
         tokens = self._emulator.tokens
         requested = {scope.lower() for scope in raw_scope.split()}
         response: dict[str, Any] = {

@@ -150,6 +150,10 @@ class EmulatorServer:
         """Create a user with a mailbox, or update the name and password of an existing one."""
         return self.emulator.state.create_user(address, display_name, password).to_json()
 
+    def set_app_roles(self, user: str, roles: list[str]) -> None:
+        """Assign app roles of Mailgrip's API to a user, such as ``["Mailgrip.Admin"]``."""
+        self.emulator.state.set_app_roles(user, frozenset(roles))
+
     def reset(self) -> None:
         """Forget users, mailboxes, messages and the outbox; keep keys, apps and TLS."""
         reset_emulator(self.emulator)

@@ -126,6 +126,16 @@ class EmulatorState:
             self._mailboxes[user.id] = Mailbox.create()
             return user
 
+    def set_app_roles(self, key: str, roles: frozenset[str]) -> User:
+        """Replace the app roles of Mailgrip's API assigned to a user.
+
+        :raise NotFound: no such user.
+        """
+        with self._lock:
+            user = self.require_user(key)
+            user.app_roles = roles
+            return user
+
     def find_user(self, key: str) -> User | None:
         """Return the user with this object id or address (case-insensitive), or None."""
         with self._lock:

@@ -186,3 +186,43 @@ def test_mailbox_permission_control_route(emulator, http, owner_and_delegate):
     assert has_access
     assert removed.json()["fullAccess"] is False
     assert not emulator.emulator.state.has_full_access(owner["id"], delegate["id"])
+
+
+def _password_token(emulator, http, address: str, scope: str) -> dict:
+    response = http.post(
+        f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "password",
+            "client_id": PUBLIC_CLIENT_ID,
+            "username": address,
+            "password": "pw-owner",
+            "scope": scope,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+
+
+def test_app_roles_only_in_api_tokens(emulator, http, owner_and_delegate):
+    owner, _ = owner_and_delegate
+    emulator.set_app_roles(owner["mail"], ["Mailgrip.Admin"])
+
+    api_claims = _password_token(
+        emulator, http, owner["mail"], f"api://{emulator.client_id}/access_as_user"
+    )
+    graph_claims = _password_token(emulator, http, owner["mail"], "User.Read")
+
+    assert api_claims["roles"] == ["Mailgrip.Admin"]
+    assert "roles" not in graph_claims
+
+
+def test_app_roles_control_route(emulator, http, owner_and_delegate):
+    owner, _ = owner_and_delegate
+    url = f"{emulator.base_url}/_emulator/users/{owner['mail']}/app-roles"
+
+    assigned = http.put(url, json={"roles": ["Mailgrip.Admin"]}, timeout=10)
+    invalid = http.put(url, json={"roles": "Mailgrip.Admin"}, timeout=10)
+
+    assert assigned.json()["roles"] == ["Mailgrip.Admin"]
+    assert invalid.status_code == 400

@@ -13,6 +13,7 @@ from ...tracking.states import derive_states
 from . import bp
 from .auth import require_caller
 from .representation import message_summary_json, tracking_json
+from .visibility import find_visible_message, visible_message
 
 REFRESH_AFTER_SECONDS = 10
 MAX_LIST_LIMIT = 200
@@ -48,7 +49,7 @@ def get_tracking(message_id: int):
 
     :raise 404: no such message in the caller's mailbox.
     """
-    return _tracking_response(owned_message(message_id))
+    return _tracking_response(visible_message(message_id))
 
 
 @bp.get("/messages/lookup")
@@ -61,15 +62,14 @@ def lookup_tracking():
     """
     graph_id = _query_value("graphId")
     internet_message_id = _query_value("internetMessageId")
-    query = sa.select(Message).where(Message.mailbox_id == g.mailbox.id)
     if graph_id:
-        query = query.where(Message.graph_id == graph_id)
+        condition = Message.graph_id == graph_id
     elif internet_message_id:
         # internetMessageId is not unique (a message can be re-sent); take the newest mirror.
-        query = query.where(Message.internet_message_id == internet_message_id)
+        condition = Message.internet_message_id == internet_message_id
     else:
         raise BadRequest("Give graphId or internetMessageId as a query parameter.")
-    message = db.session.scalar(query.order_by(Message.id.desc()).limit(1))
+    message = find_visible_message(condition)
     if message is None:
         raise NotFound("Mailgrip does not know this message.")
     return _tracking_response(message)
@@ -84,17 +84,6 @@ def _query_value(name: str) -> str:
     if has_control_character(value):
         raise BadRequest(f"{name} contains a control character; copy the id again and retry.")
     return value
-
-
-def owned_message(message_id: int) -> Message:
-    """Return the caller's message; another user's message is reported as not found.
-
-    :raise 404: the message does not exist or belongs to another mailbox.
-    """
-    message = db.session.get(Message, message_id)
-    if message is None or message.mailbox_id != g.mailbox.id:
-        raise NotFound(f"Message {message_id} was not found.")
-    return message
 
 
 def _tracking_response(message: Message):

@@ -1,8 +1,8 @@
 """Who may see what through the API: owners, shared-mailbox delegates and admins.
 
 Every ``/api/`` route is listed in ``OWNED_ROUTES`` or ``OTHER_ROUTES``. A route on another
-user's resource must return 404 with the same body as for an id that does not exist. ``test_every_api_route_listed`` fails
-when a route is added without an entry here.
+user's resource must return 404 with the same body as for an id that does not exist.
+``test_every_api_route_listed`` fails when a route is added without an entry here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""HTTP surfaces: task-pane API, recipient portal, tracking image, task pane, health."""
+"""HTTP surfaces: task-pane API, recipient portal, tracking image, task pane, admin, health."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def register_web(app: Flask) -> None:
     # Converters must exist before the blueprints' rules are added.
     app.url_map.converters["id"] = IdConverter
     from ..extensions import csrf
-    from . import api, health, opens, portal, taskpane
+    from . import admin, api, health, opens, portal, taskpane
 
     # The API authenticates with bearer tokens, which a browser never sends on its own, so
     # cross-site request forgery does not apply to it. Every form elsewhere has a CSRF token.
@@ -25,3 +25,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(portal.bp)
     app.register_blueprint(opens.bp)
     app.register_blueprint(taskpane.bp)
+    app.register_blueprint(admin.bp)

@@ -172,8 +172,12 @@ def start_session_with_token():
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc != request.host:
         abort(403)
-    admin = current_admin() if request.headers.get("Authorization") else None
-    if admin is None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(404)
+    try:
+        admin = admin_from_token(token.strip())
+    except NotAdmin:
         abort(404)
     start_session(admin)
     return current_app.response_class(status=204)

@@ -86,7 +86,7 @@ def test_bad_client_assertion_rejected(emulator, http, certificate, overrides, c
 
 def test_assertion_signed_by_other_key_rejected(emulator, http, certificate):
     _, registered = certificate
-    other_key, _ = make_certificate("impostor")
+    other_key, _ = make_certificate()
 
     response = _token_request(
         emulator, http, _assertion(emulator, other_key, registered["thumbprint"])

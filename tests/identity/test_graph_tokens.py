@@ -67,7 +67,7 @@ def test_certificate_credential_gets_app_token(emulator, tmp_path, session, name
 
 
 def test_unregistered_certificate_rejected(emulator, tmp_path, session, caplog):
-    key_pem, certificate_pem = make_certificate("never-registered")
+    key_pem, certificate_pem = make_certificate()
     settings = _settings(
         emulator,
         tmp_path,

@@ -31,7 +31,7 @@ from ..admin.signin import NotAdmin, admin_from_token, current_admin, end_sessio
 from ..audit import record_audit
 from ..db import db
 from ..extensions import csrf
-from ..identity.password_grant import PasswordGrantFailed, acquire_token_by_password
+from ..identity.password_grant import PasswordGrantFailed, acquire_demo_api_token
 from ..services import services
 from ..settings import current_settings
 
@@ -130,14 +130,7 @@ def signin():
     if not username or not password:
         return _signin_failed(_("Enter your username and your password."), 400)
     try:
-        granted = acquire_token_by_password(
-            services().session,
-            f"{settings.authority}/{settings.tenant_id}",
-            settings.demo_client_id,
-            username,
-            password,
-            [f"api://{settings.client_id}/{settings.api_scope}"],
-        )
+        granted = acquire_demo_api_token(services().session, settings, username, password)
         admin = admin_from_token(granted.access_token)
     except PasswordGrantFailed as failure:
         log.warning(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import hashlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from admin.conftest import ADMIN_ROLE, sign_in
 
+from mailgrip.admin.models import AdminSession
 from mailgrip.admin.signin import ADMIN_SESSION_SECONDS, SESSION_KEY
+from mailgrip.db import db
 
 # Routes anyone may reach, because they are how an admin signs in.
 SIGN_IN_ROUTES = {("GET", "/admin/signin"), ("POST", "/admin/signin"), ("POST", "/admin/session")}
@@ -146,14 +150,52 @@ def test_signout_ends_session(admin_client):
 
 
 def test_session_expires(admin_client):
-    with admin_client.session_transaction() as stored:
-        # Assigned anew, because the session notices only top-level changes.
-        stored[SESSION_KEY] = {
-            **stored[SESSION_KEY],
-            "since": int(time.time()) - ADMIN_SESSION_SECONDS,
-        }
+    record = db.session.scalars(sa.select(AdminSession)).one()
+    record.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
 
     assert admin_client.get("/admin/").status_code == 404
+
+
+def test_session_lasts_eight_hours(admin_client):
+    record = db.session.scalars(sa.select(AdminSession)).one()
+
+    assert record.expires_at - record.created_at == timedelta(seconds=ADMIN_SESSION_SECONDS)
+    assert ADMIN_SESSION_SECONDS == 8 * 3600
+
+
+def test_copied_cookie_fails_after_signout(app, admin_client):
+    with admin_client.session_transaction() as stored:
+        token = stored[SESSION_KEY]
+    page_html = admin_client.get("/admin/").get_data(as_text=True)
+    csrf = page_html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    admin_client.post("/admin/signout", data={"csrf_token": csrf})
+
+    thief = app.test_client()
+    with thief.session_transaction() as stored:
+        stored[SESSION_KEY] = token
+
+    assert thief.get("/admin/").status_code == 404
+
+
+def test_session_token_stored_as_hash(admin_client):
+    with admin_client.session_transaction() as stored:
+        token = stored[SESSION_KEY]
+    record = db.session.scalars(sa.select(AdminSession)).one()
+
+    assert len(token) >= 43  # 32 random bytes in base64url
+    assert record.token_hash == hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_signin_replaces_planted_token(app, admin_user):
+    client = app.test_client()
+    with client.session_transaction() as stored:
+        stored[SESSION_KEY] = "planted-by-someone-else"
+
+    sign_in(client, admin_user.address, admin_user.password)
+
+    with client.session_transaction() as stored:
+        assert stored[SESSION_KEY] != "planted-by-someone-else"
 
 
 def test_admin_pages_not_cached(admin_client):

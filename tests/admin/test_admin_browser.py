@@ -23,7 +23,7 @@ PAYLOADS = [
     '"><img src=x onerror="window.__xss = 2; console.log(\'xss-fired\')">',
     "javascript:window.__xss = 3; console.log('xss-fired')",
     "</title><svg onload=\"window.__xss = 4; console.log('xss-fired')\">",
-    "'><iframe srcdoc=\"<script>parent.__xss = 5</script>\"></iframe>",
+    '\'><iframe srcdoc="<script>parent.__xss = 5</script>"></iframe>',
 ]
 
 

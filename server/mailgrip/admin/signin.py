@@ -1,21 +1,28 @@
-"""Admin sign-in: a bearer token with the admin app role, remembered in the session cookie.
+"""Admin sign-in: a bearer token with the admin app role starts a session in the database.
 
 Every admin request is authorized either by an ``Authorization: Bearer`` token that passes the
 API's token validation and carries the admin role, or by the session that such a token started.
+The session cookie holds only a random token whose hash names the session row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import time
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import request, session
 
 from ..access.mailboxes import is_admin
+from ..db import db, utcnow
 from ..errors import TokenInvalid
+from ..mirror.models import MAX_ADDRESS, MAX_DISPLAY_NAME
 from ..services import services
 from ..settings import current_settings
+from .models import AdminSession
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +63,38 @@ def admin_from_token(token: str) -> Admin:
 
 
 def start_session(admin: Admin) -> None:
-    """Remember the admin in the signed session cookie."""
-    session[SESSION_KEY] = {
-        "tid": admin.tenant_id,
-        "oid": admin.object_id,
-        "address": admin.address,
-        "name": admin.name,
-        "since": int(time.time()),
-    }
+    """Record a new admin session and put its random token in the signed session cookie.
+
+    The caller commits. A token from an earlier session in this browser is replaced, so a
+    session token planted before sign-in never becomes an admin's.
+    """
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        AdminSession(
+            token_hash=_hash(token),
+            tenant_id=admin.tenant_id,
+            object_id=admin.object_id,
+            address=admin.address[:MAX_ADDRESS],
+            name=admin.name[:MAX_DISPLAY_NAME],
+            created_at=now,
+            expires_at=now + timedelta(seconds=ADMIN_SESSION_SECONDS),
+        )
+    )
+    session[SESSION_KEY] = token
     log.info("Admin %s signed in", admin.object_id)
 
 
 def end_session() -> None:
+    """End the browser's admin session in the database and forget its token; the caller commits.
+
+    A copy of the cookie taken before sign-out no longer works, because the session row is
+    marked as ended.
+    """
+    record = _stored_session()
+    if record is not None:
+        record.ended_at = utcnow()
+        log.info("Admin %s signed out", record.object_id)
     session.pop(SESSION_KEY, None)
 
 
@@ -79,10 +106,19 @@ def current_admin() -> Admin | None:
             return admin_from_token(token.strip())
         except NotAdmin:
             return None
-    stored = session.get(SESSION_KEY)
-    if not isinstance(stored, dict):
+    record = _stored_session()
+    if record is None or record.ended_at is not None or record.expires_at <= utcnow():
         return None
-    if time.time() - stored.get("since", 0) >= ADMIN_SESSION_SECONDS:
-        end_session()
+    return Admin(record.tenant_id, record.object_id, record.address, record.name)
+
+
+def _stored_session() -> AdminSession | None:
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not token:
         return None
-    return Admin(stored["tid"], stored["oid"], stored["address"], stored["name"])
+    return db.session.scalar(sa.select(AdminSession).where(AdminSession.token_hash == _hash(token)))
+
+
+def _hash(token: str) -> str:
+    # The token has 256 random bits, so a plain SHA-256 is enough to make stored rows useless.
+    return hashlib.sha256(token.encode()).hexdigest()

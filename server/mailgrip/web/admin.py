@@ -143,6 +143,7 @@ def signin():
     except NotAdmin:
         return _signin_failed(_("This account may not use the admin page."), 403)
     start_session(admin)
+    db.session.commit()
     return redirect(url_for(".index"))
 
 
@@ -173,6 +174,7 @@ def start_session_with_token():
     except NotAdmin:
         abort(404)
     start_session(admin)
+    db.session.commit()
     return current_app.response_class(status=204)
 
 
@@ -180,4 +182,5 @@ def start_session_with_token():
 def signout():
     """End the admin session (a CSRF-protected form)."""
     end_session()
+    db.session.commit()
     return redirect(url_for(".signin"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser.conftest import browser, page  # noqa: F401  (fixtures for the browser tests)
 
 ADMIN_ROLE = "Mailgrip.Admin"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -5,10 +5,13 @@ It needs no token, so it accepts requests from loopback clients only.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from typing import Any, NoReturn
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from flask import Blueprint, abort, jsonify, request
 
 from .auth_codes import register_spa_redirect_uri
@@ -100,6 +103,16 @@ def create_user():
     except ValueError as error:
         _fail(400, "invalid_user", str(error))
     return jsonify(user.to_json()), 201
+
+
+@bp.put("/users/<user>/app-roles")
+def set_app_roles(user: str):
+    """Replace a user's app roles on Mailgrip's API: ``{"roles": ["Mailgrip.Admin"]}``."""
+    roles = _json_body().get("roles")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        _fail(400, "invalid_roles", 'Send {"roles": [...]} with a list of role names.')
+    updated = current_emulator().state.set_app_roles(_user(user).id, frozenset(roles))
+    return jsonify({"id": updated.id, "roles": sorted(updated.app_roles)})
 
 
 @bp.get("/users")
@@ -203,6 +216,31 @@ def delete_message(user: str, message_id: str):
     return "", 204
 
 
+@bp.post("/mailboxes/<user>/permissions")
+def add_mailbox_permission(user: str):
+    """Give another user full access to this mailbox: ``{"user": "<address or id>"}``."""
+    return _set_full_access(user, granted=True)
+
+
+@bp.delete("/mailboxes/<user>/permissions")
+def remove_mailbox_permission(user: str):
+    """Remove another user's full access to this mailbox: ``{"user": "<address or id>"}``."""
+    return _set_full_access(user, granted=False)
+
+
+def _set_full_access(owner_key: str, granted: bool):
+    owner = _user(owner_key)
+    delegate = _user(str(_json_body().get("user", "")))
+    current_emulator().state.set_full_access(owner.id, delegate.id, granted)
+    log.info(
+        "Full access of %s to the mailbox of %s %s",
+        delegate.address,
+        owner.address,
+        "granted" if granted else "removed",
+    )
+    return jsonify({"mailbox": owner.id, "user": delegate.id, "fullAccess": granted})
+
+
 @bp.post("/mailboxes/<user>/delta/expire")
 def expire_delta(user: str):
     """Forget the mailbox's delta tokens, so the next delta request gets 410 SyncStateNotFound."""
@@ -277,6 +315,43 @@ def rotate_keys():
     key = emulator.keys.rotate()
     log.info("Signing key rotated; current kid %s", key.kid)
     return jsonify({"kid": key.kid, "published": [item.kid for item in emulator.keys.published()]})
+
+
+def register_certificate(emulator: Emulator, client_id: str, pem: bytes) -> dict[str, str]:
+    """Add a certificate to an app registration, as uploading it in the portal does.
+
+    :raise KeyError: no app with this client id.
+    :raise ValueError: ``pem`` is not a PEM certificate.
+    """
+    app = emulator.apps[client_id.lower()]
+    certificate = x509.load_pem_x509_certificate(pem)
+    emulator.apps[app.client_id] = dataclasses.replace(
+        app, certificates=(*app.certificates, certificate)
+    )
+    log.info("Certificate registered for app %s", app.client_id)
+    return {
+        "clientId": app.client_id,
+        # The portal shows the SHA-1 thumbprint in upper-case hex.
+        "thumbprint": certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303
+        "thumbprintSha256": certificate.fingerprint(hashes.SHA256()).hex().upper(),
+    }
+
+
+@bp.post("/apps/<client_id>/certificates")
+def add_certificate(client_id: str):
+    """Register a PEM certificate (the request body) as a credential of an app."""
+    try:
+        registered = register_certificate(current_emulator(), client_id, request.get_data())
+    except KeyError:
+        _fail(404, "app_not_found", f"No app registration has the client id {client_id!r}.")
+    except ValueError:
+        _fail(
+            400,
+            "invalid_certificate",
+            "The body is not a PEM certificate; send the text that starts with "
+            "-----BEGIN CERTIFICATE-----.",
+        )
+    return jsonify(registered), 201
 
 
 @bp.post("/faults")

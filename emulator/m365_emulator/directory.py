@@ -9,6 +9,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from cryptography import x509
+
 TENANT_ID = "5d2b4a39-8e1c-4f6a-9b7d-2c3e4f5a6b7c"
 MAILGRIP_CLIENT_ID = "a3f1c2d4-5b6e-4f70-8a91-b2c3d4e5f607"
 MAILGRIP_SERVICE_PRINCIPAL_ID = "c9e8d7f6-a5b4-4c3d-9e2f-1a0b9c8d7e6f"
@@ -20,7 +22,18 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 # Graph's well-known application id; a scope or audience may name Graph either way.
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_AUDIENCES = frozenset({GRAPH_RESOURCE, GRAPH_APP_ID})
-GRAPH_DELEGATED_SCOPES = frozenset({"Mail.Read", "Mail.ReadWrite", "Mail.Send", "User.Read"})
+GRAPH_DELEGATED_SCOPES = frozenset(
+    {
+        "Mail.Read",
+        "Mail.ReadWrite",
+        "Mail.Send",
+        "User.Read",
+        "Mail.Read.Shared",
+        "Mail.ReadWrite.Shared",
+    }
+)
+# Delegated permissions that reach mailboxes the user was given access to, not only their own.
+GRAPH_SHARED_SCOPES = frozenset({"Mail.Read.Shared", "Mail.ReadWrite.Shared"})
 # ExchangeMessageTrace.Read.All lets Mailgrip ask message trace about delivery per recipient.
 GRAPH_APP_ROLES = ("Mail.ReadWrite", "Mail.Send", "ExchangeMessageTrace.Read.All")
 # Scopes that ask for an ID token or a refresh token rather than for access to a resource.
@@ -30,7 +43,7 @@ API_SCOPE = "access_as_user"
 
 @dataclass(frozen=True)
 class AppRegistration:
-    """One client application: public (no secret) or confidential (with a secret)."""
+    """One client application: public, or confidential with a secret or certificates."""
 
     client_id: str
     display_name: str
@@ -42,10 +55,12 @@ class AppRegistration:
     api_scopes: frozenset[str] = frozenset()
     # Redirect URIs of the "Single-page application" platform, for the code flow with PKCE.
     spa_redirect_uris: tuple[str, ...] = ()
+    # Certificates whose private keys may sign client assertions for this app.
+    certificates: tuple[x509.Certificate, ...] = ()
 
     @property
     def is_public(self) -> bool:
-        return self.secret is None
+        return self.secret is None and not self.certificates
 
     def secret_matches(self, candidate: str) -> bool:
         """Compare in constant time so the comparison leaks no prefix of the secret."""
@@ -61,7 +76,7 @@ def default_registrations(client_secret: str) -> dict[str, AppRegistration]:
         display_name="Mailgrip",
         service_principal_id=MAILGRIP_SERVICE_PRINCIPAL_ID,
         secret=client_secret,
-        graph_delegated_scopes=("Mail.Read", "Mail.Send"),
+        graph_delegated_scopes=("Mail.Read", "Mail.Send", "Mail.Read.Shared"),
         api_scopes=frozenset({API_SCOPE}),
     )
     task_pane = AppRegistration(

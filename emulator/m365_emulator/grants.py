@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from .client_assertions import CLIENT_ASSERTION_TYPE, AssertionRejected, verify_client_assertion
 from .directory import (
     GRAPH_APP_ID,
     GRAPH_APP_ROLES,
@@ -65,11 +66,16 @@ class GrantHandler:
     # Client authentication
 
     def authenticate_client(
-        self, form: Mapping[str, str], authorization: str | None
+        self,
+        form: Mapping[str, str],
+        authorization: str | None,
+        token_endpoints: tuple[str, ...] = (),
     ) -> tuple[AppRegistration, bool]:
-        """Return the client and whether it proved itself with a secret.
+        """Return the client and whether it proved itself with a secret or a certificate.
 
-        :raise OAuthError: unknown client, wrong or misplaced secret.
+        :param token_endpoints: the URLs of this endpoint that a client assertion may name as
+            its audience.
+        :raise OAuthError: unknown client, wrong or misplaced secret, invalid client assertion.
         """
         client_id = form.get("client_id", "")
         secret = form.get("client_secret")
@@ -98,13 +104,8 @@ class GrantHandler:
                 f"'{self._emulator.config.tenant_id}'.",
             )
         if form.get("client_assertion"):
-            # NOTE: certificate credentials (client_assertion) are not emulated.
-            raise OAuthError(
-                "invalid_client",
-                700027,
-                "Client assertions are not supported by the emulator; use client_secret.",
-                status=401,
-            )
+            self._check_client_assertion(form, app, token_endpoints)
+            return app, True
         if app.is_public:
             if secret:
                 raise OAuthError(
@@ -132,6 +133,28 @@ class GrantHandler:
                 status=401,
             )
         return app, True
+
+    def _check_client_assertion(
+        self, form: Mapping[str, str], app: AppRegistration, token_endpoints: tuple[str, ...]
+    ) -> None:
+        if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+            raise OAuthError(
+                "invalid_request",
+                50027,
+                f"client_assertion_type must be '{CLIENT_ASSERTION_TYPE}'.",
+            )
+        if form.get("client_secret"):
+            raise OAuthError(
+                "invalid_request",
+                7000226,
+                "Only one of 'client_assertion' and 'client_secret' may be presented.",
+            )
+        try:
+            verify_client_assertion(
+                form["client_assertion"], app.client_id, app.certificates, token_endpoints
+            )
+        except AssertionRejected as error:
+            raise OAuthError("invalid_client", error.code, error.description, status=401) from None
 
     # Scopes
 
@@ -304,7 +327,8 @@ class GrantHandler:
             raise OAuthError(
                 "invalid_client",
                 7000218,
-                "The on-behalf-of flow needs a confidential client with its client_secret.",
+                "The on-behalf-of flow needs a confidential client with its client_secret or "
+                "a client assertion.",
                 status=401,
             )
         assertion = form.get("assertion")
@@ -336,8 +360,10 @@ class GrantHandler:
             raise OAuthError(
                 "invalid_grant", 50034, f"The user account {user_id} does not exist any more."
             )
-        token_user = TokenUser(user.id, user.address, user.display_name)
         scopes = self.delegated_scopes(raw_scope, client)
+        # Only a token for Mailgrip's own API carries the roles assigned on that API.
+        roles = () if scopes.audience == GRAPH_RESOURCE else tuple(sorted(user.app_roles))
+        token_user = TokenUser(user.id, user.address, user.display_name, roles)
         tokens = self._emulator.tokens
         requested = {scope.lower() for scope in raw_scope.split()}
         response: dict[str, Any] = {

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, g, jsonify, request
 
 from .context import current_emulator, graph_error, request_id
 from .delta import DeltaPage, SyncStateNotFound
-from .directory import GRAPH_AUDIENCES
+from .directory import GRAPH_AUDIENCES, GRAPH_SHARED_SCOPES
 from .mail import InvalidMessage, message_from_graph, send
 from .mime import message_mime
 from .model import Attachment, Message, User
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("graph", __name__, url_prefix="/v1.0")
 
 READ_PERMISSIONS = frozenset(
-    {"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic", "Mail.ReadBasic.All"}
+    {"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic", "Mail.ReadBasic.All", *GRAPH_SHARED_SCOPES}
 )
 SEND_PERMISSIONS = frozenset({"Mail.Send"})
 IMMUTABLE_ID = 'IdType="ImmutableId"'
@@ -104,7 +104,7 @@ def _mailbox_user(user_key: str | None, permissions: frozenset[str]) -> User:
 
     :raise 400: ``/me`` with an app-only token.
     :raise 403: the token lacks every permission in ``permissions``, or is a user's token
-        for another mailbox.
+        for another mailbox without a ``.Shared`` scope and full access to that mailbox.
     :raise 404: no such user.
     """
     claims = g.claims
@@ -119,9 +119,17 @@ def _mailbox_user(user_key: str | None, permissions: frozenset[str]) -> User:
     if user is None:
         _fail(404, "ErrorInvalidUser", f"The requested user '{user_key}' is invalid.")
     granted = set(str(claims.get("scp", "")).split()) if delegated else set(claims.get("roles", []))
-    if not granted & permissions or (delegated and claims.get("oid") != user.id):
+    if not granted & permissions or (delegated and not _may_open(claims, granted, user)):
         _fail(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
     return user
+
+
+def _may_open(claims: dict[str, Any], granted: set[str], owner: User) -> bool:
+    """Tell whether a delegated token may open ``owner``'s mailbox: its own, or shared with it."""
+    if claims.get("oid") == owner.id:
+        return True
+    shared = granted & GRAPH_SHARED_SCOPES
+    return bool(shared) and current_emulator().state.has_full_access(owner.id, claims["oid"])
 
 
 def _folder(user: User, folder_key: str) -> str:

@@ -80,7 +80,11 @@ def openid_configuration(tenant: str):
     return jsonify(
         {
             "token_endpoint": f"{base}/{segment}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
             "jwks_uri": f"{base}/{segment}/discovery/v2.0/keys",
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
@@ -171,7 +175,15 @@ def token(tenant: str):
                 900144,
                 "The request body must contain the following parameter: 'grant_type'.",
             )
-        client, proven = handler.authenticate_client(form, request.headers.get("Authorization"))
+        # A client assertion names this endpoint as its audience, by tenant id or as called.
+        endpoints = (
+            request.base_url,
+            f"{current_emulator().config.base_url}/{current_emulator().config.tenant_id}"
+            "/oauth2/v2.0/token",
+        )
+        client, proven = handler.authenticate_client(
+            form, request.headers.get("Authorization"), endpoints
+        )
         if grant_type == "client_credentials":
             body = handler.client_credentials(form, client, proven)
         elif grant_type == "password":

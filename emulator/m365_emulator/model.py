@@ -58,6 +58,9 @@ class User:
     display_name: str
     password_salt: bytes
     password_hash: bytes
+    # App roles of Mailgrip's API assigned to the user ("Enterprise applications", "Users and
+    # groups"); the identity platform lists them in the ``roles`` claim of tokens for that API.
+    app_roles: frozenset[str] = frozenset()
 
     @staticmethod
     def hash_password(password: str, salt: bytes) -> bytes:

@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .app import create_app
 from .auth_codes import register_spa_redirect_uri
 from .context import Emulator
-from .control import import_sent_item, message_summary, reset_emulator
+from .control import import_sent_item, message_summary, register_certificate, reset_emulator
 from .delta import DeltaTracker
 from .directory import (
     API_SCOPE,
@@ -160,6 +160,10 @@ class EmulatorServer:
         """Create a user with a mailbox, or update the name and password of an existing one."""
         return self.emulator.state.create_user(address, display_name, password).to_json()
 
+    def set_app_roles(self, user: str, roles: list[str]) -> None:
+        """Assign app roles of Mailgrip's API to a user, such as ``["Mailgrip.Admin"]``."""
+        self.emulator.state.set_app_roles(user, frozenset(roles))
+
     def reset(self) -> None:
         """Forget users, mailboxes, messages and the outbox; keep keys, apps and TLS."""
         reset_emulator(self.emulator)
@@ -197,6 +201,14 @@ class EmulatorServer:
     def add_fault(self, **fault: Any) -> None:
         """Plan a Graph fault; see ``POST /_emulator/faults`` for the fields."""
         self.emulator.faults.add(fault_from_json(fault))
+
+    def set_mailbox_access(self, owner: str, delegate: str, granted: bool = True) -> None:
+        """Grant (or remove) ``delegate``'s full access to ``owner``'s mailbox."""
+        self.emulator.state.set_full_access(self._user(owner).id, self._user(delegate).id, granted)
+
+    def register_certificate(self, pem: bytes, client_id: str = MAILGRIP_CLIENT_ID) -> dict:
+        """Register a PEM certificate as a credential of an app; returns its thumbprints."""
+        return register_certificate(self.emulator, client_id, pem)
 
     def rotate_keys(self) -> str:
         """Make a new signing key current and return its ``kid``."""

@@ -56,6 +56,8 @@ class Mailbox:
     folder_ids: dict[str, str]
     messages: dict[str, Message] = field(default_factory=dict)
     tombstones: list[Tombstone] = field(default_factory=list)
+    # Object ids of users with Exchange "Full Access" to this mailbox (Add-MailboxPermission).
+    full_access: set[str] = field(default_factory=set)
 
     @classmethod
     def create(cls) -> Mailbox:
@@ -127,6 +129,16 @@ class EmulatorState:
             self._mailboxes[user.id] = Mailbox.create()
             return user
 
+    def set_app_roles(self, key: str, roles: frozenset[str]) -> User:
+        """Replace the app roles of Mailgrip's API assigned to a user.
+
+        :raise NotFound: no such user.
+        """
+        with self._lock:
+            user = self.require_user(key)
+            user.app_roles = roles
+            return user
+
     def find_user(self, key: str) -> User | None:
         """Return the user with this object id or address (case-insensitive), or None."""
         with self._lock:
@@ -167,6 +179,19 @@ class EmulatorState:
                 return self._mailboxes[user_id]
             except KeyError:
                 raise NotFound(f"The user {user_id!r} has no mailbox.") from None
+
+    def set_full_access(self, owner_id: str, delegate_id: str, granted: bool) -> None:
+        """Grant or remove a delegate's full access to the owner's mailbox."""
+        with self._lock:
+            delegates = self.mailbox(owner_id).full_access
+            if granted:
+                delegates.add(delegate_id)
+            else:
+                delegates.discard(delegate_id)
+
+    def has_full_access(self, owner_id: str, delegate_id: str) -> bool:
+        with self._lock:
+            return delegate_id in self.mailbox(owner_id).full_access
 
     def folder_id(self, user_id: str, folder: str) -> str:
         return self.mailbox(user_id).folder_ids[folder]

@@ -37,6 +37,8 @@ class TokenUser:
     id: str
     address: str
     display_name: str
+    # App roles of the resource the token is for; empty for Graph tokens.
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class TokenService:
                 "sub": pairwise_subject(user.id, client.client_id),
             }
         )
+        if user.roles:
+            claims["roles"] = list(user.roles)
         return self.sign(claims)
 
     def app_access_token(

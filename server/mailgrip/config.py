@@ -106,6 +106,13 @@ class Setting:
     default: Any
     help: str
     secret: bool = False
+    # A secret, or a value too long for an environment variable, may come from a file named by
+    # ``<variable>_FILE``, so that it never appears in the process environment.
+    file_allowed: bool = False
+
+    @property
+    def from_file(self) -> bool:
+        return self.secret or self.file_allowed
 
     @property
     def variable(self) -> str:
@@ -133,7 +140,9 @@ SETTINGS: tuple[Setting, ...] = (
         "database_url",
         _parse_str,
         None,
-        "SQLAlchemy URL. Default: SQLite file `instance/mailgrip.sqlite3`.",
+        "SQLAlchemy URL. Default: SQLite file `instance/mailgrip.sqlite3`. It may contain the "
+        "database password.",
+        secret=True,
     ),
     Setting(
         "storage_dir",
@@ -170,14 +179,52 @@ SETTINGS: tuple[Setting, ...] = (
         "client_secret",
         _parse_str,
         "",
-        "Client secret of the app registration, for Graph tokens.",
+        "Client secret of the app registration, for Graph tokens. Leave it empty when the app "
+        "authenticates with a certificate.",
         secret=True,
+    ),
+    Setting(
+        "client_certificate_key",
+        _parse_str,
+        "",
+        "PEM private key of the certificate that the app registration authenticates with, "
+        "instead of the client secret.",
+        secret=True,
+    ),
+    Setting(
+        "client_certificate",
+        _parse_str,
+        "",
+        "PEM certificate that belongs to `MAILGRIP_CLIENT_CERTIFICATE_KEY`; its SHA-1 thumbprint "
+        "names the key to the identity platform.",
+        file_allowed=True,
+    ),
+    Setting(
+        "client_certificate_thumbprint",
+        _parse_str,
+        "",
+        "SHA-1 thumbprint (hex) of the certificate, as the app registration lists it. Default: "
+        "computed from `MAILGRIP_CLIENT_CERTIFICATE`.",
+    ),
+    Setting(
+        "allowed_tenants",
+        _parse_str,
+        "",
+        "Comma-separated tenant ids whose users may call the API. Default: only "
+        "`MAILGRIP_TENANT_ID`.",
     ),
     Setting(
         "api_audience",
         _parse_str,
         "",
         "Audience that API bearer tokens must carry. Default: the client id.",
+    ),
+    Setting(
+        "api_app_id_uri",
+        _parse_str,
+        "",
+        "Application ID URI of the API, also accepted as the audience. Default: "
+        "`api://<MAILGRIP_API_AUDIENCE>`.",
     ),
     Setting(
         "api_scope",
@@ -202,6 +249,13 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_str,
         "https://graph.microsoft.com/.default",
         "Scope requested for app-only Graph tokens.",
+    ),
+    Setting(
+        "graph_delegated_scopes",
+        _parse_str,
+        "https://graph.microsoft.com/Mail.Read.Shared",
+        "Space-separated Graph scopes requested on behalf of a user; Mail.Read.Shared lets "
+        "Mailgrip ask Graph which shared mailboxes the user may open.",
     ),
     Setting(
         "ca_bundle",
@@ -278,6 +332,18 @@ SETTINGS: tuple[Setting, ...] = (
         "What the add-in does at send when Mailgrip cannot be reached or sign-in fails: "
         "`refuse` (the send is blocked, so files never go out as attachments) or "
         "`send_untracked` (the message goes out with its attachments and no tracking).",
+    ),
+    Setting(
+        "admin_role",
+        _parse_str,
+        "Mailgrip.Admin",
+        "App role (`roles` claim) that gives access to the admin page under `/admin/`.",
+    ),
+    Setting(
+        "mailbox_access_cache_seconds",
+        _parse_float,
+        300.0,
+        "Seconds that Graph's answer on whether a user may open a shared mailbox is reused.",
     ),
     Setting(
         "demo_signin",
@@ -439,9 +505,7 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for setting in SETTINGS:
-            raw = environ.get(setting.variable)
-            if raw is None and setting.secret:
-                raw = _read_secret_file(setting.variable, environ)
+            raw = _raw_value(setting, environ)
             values[setting.attribute] = (
                 setting.default if raw is None else setting.parse(setting.variable, raw)
             )
@@ -467,6 +531,11 @@ class Settings:
             values["storage_dir"] = str(instance / "files")
         if not values["api_audience"]:
             values["api_audience"] = values["client_id"]
+        if not values["api_app_id_uri"]:
+            values["api_app_id_uri"] = f"api://{values['api_audience']}"
+        values["allowed_tenants"] = _tenant_list(values["allowed_tenants"], values["tenant_id"])
+        if values["client_certificate"] and not values["client_certificate_thumbprint"]:
+            values["client_certificate_thumbprint"] = _thumbprint(values["client_certificate"])
         if not values["demo_client_id"]:
             values["demo_client_id"] = values["client_id"]
         values["public_url"] = values["public_url"].rstrip("/")
@@ -474,6 +543,11 @@ class Settings:
         values["authority"] = values["authority"].rstrip("/")
         _check_smtp(values)
         return cls(values)
+
+    @property
+    def uses_client_certificate(self) -> bool:
+        """Whether Graph tokens are requested with a certificate rather than a secret."""
+        return bool(self.client_certificate_key)
 
     @property
     def requests_verify(self) -> bool | str:
@@ -496,6 +570,8 @@ def settings_markdown() -> str:
         default = "(derived)" if setting.default is None else f"`{setting.default}`"
         if setting.secret:
             default += " (secret)"
+        if setting.from_file:
+            default += f" (or `{setting.variable}_FILE`)"
         lines.append(f"| `{setting.variable}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"
 
@@ -519,7 +595,8 @@ MIN_SECRET_KEY_CHARS = 32
 
 def _check_production(values: dict[str, Any], environ: Mapping[str, str]) -> None:
     """Refuse production settings that would start but not work, or not be safe."""
-    _require(values, ("secret_key", "database_url", "client_id", "tenant_id", "client_secret"))
+    _require(values, ("secret_key", "database_url", "client_id", "tenant_id"))
+    _require_client_credential(values)
     if "MAILGRIP_PUBLIC_URL" not in environ or not values["public_url"].startswith("https://"):
         raise ConfigError(
             "Production needs MAILGRIP_PUBLIC_URL set to the https:// address that recipients "
@@ -554,30 +631,84 @@ def _check_smtp(values: dict[str, Any]) -> None:
 
 
 def _require(values: dict[str, Any], attributes: tuple[str, ...]) -> None:
-    missing = [f"MAILGRIP_{name.upper()}" for name in attributes if not values[name]]
+    by_attribute = {setting.attribute: setting for setting in SETTINGS}
+    missing = []
+    for name in attributes:
+        if values[name]:
+            continue
+        setting = by_attribute[name]
+        file_hint = f" (or {setting.variable}_FILE)" if setting.from_file else ""
+        missing.append(setting.variable + file_hint)
     if missing:
         raise ConfigError(
             "Production needs these settings, which are missing: " + ", ".join(missing)
         )
 
 
-def _read_secret_file(variable: str, environ: Mapping[str, str]) -> str | None:
-    """Return the content of the file named by ``<variable>_FILE``, or None when it is unset.
+def _require_client_credential(values: dict[str, Any]) -> None:
+    """Require a client secret, or a certificate key with its certificate or thumbprint."""
+    if values["client_certificate_key"]:
+        if not (values["client_certificate_thumbprint"] or values["client_certificate"]):
+            raise ConfigError(
+                "Production needs MAILGRIP_CLIENT_CERTIFICATE (or its _FILE variant) or "
+                "MAILGRIP_CLIENT_CERTIFICATE_THUMBPRINT beside MAILGRIP_CLIENT_CERTIFICATE_KEY, "
+                "which are missing."
+            )
+        return
+    if not values["client_secret"]:
+        raise ConfigError(
+            "Production needs these settings, which are missing: MAILGRIP_CLIENT_SECRET (or "
+            "MAILGRIP_CLIENT_SECRET_FILE), or MAILGRIP_CLIENT_CERTIFICATE_KEY (or "
+            "MAILGRIP_CLIENT_CERTIFICATE_KEY_FILE) with its certificate."
+        )
 
-    Container secrets are mounted as files, which keeps them out of the process environment.
 
-    :raise ConfigError: the file cannot be read.
+def _raw_value(setting: Setting, environ: Mapping[str, str]) -> str | None:
+    """Return a setting's text from its variable or from the file that ``<variable>_FILE`` names.
+
+    :raise ConfigError: both are set, or the file cannot be read.
     """
-    path = environ.get(variable + "_FILE")
-    if not path:
-        return None
+    raw = environ.get(setting.variable)
+    file_variable = f"{setting.variable}_FILE"
+    path = environ.get(file_variable) if setting.from_file else None
+    if path is None:
+        return raw
+    if raw is not None:
+        raise ConfigError(
+            f"Both {setting.variable} and {file_variable} are set; remove one of them."
+        )
     try:
+        # Files written by editors and secret stores often end with a newline.
         return Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(
-            f"{variable}_FILE={path!r} cannot be read ({error}); give the path of a readable "
-            "UTF-8 file that contains only the secret."
+            f"{file_variable}={path!r} cannot be read ({error}); point it at a readable UTF-8 file."
         ) from None
+
+
+def _tenant_list(raw: str, tenant_id: str) -> tuple[str, ...]:
+    tenants = [tenant.strip().lower() for tenant in raw.split(",") if tenant.strip()]
+    if not tenants and tenant_id:
+        tenants = [tenant_id.lower()]
+    return tuple(dict.fromkeys(tenants))
+
+
+def _thumbprint(certificate_pem: str) -> str:
+    """Return the SHA-1 thumbprint (hex) of a PEM certificate, as Entra ID shows it.
+
+    :raise ConfigError: the text is not a PEM certificate.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    except ValueError:
+        raise ConfigError(
+            "MAILGRIP_CLIENT_CERTIFICATE is not a PEM certificate; give the text that starts "
+            "with -----BEGIN CERTIFICATE-----."
+        ) from None
+    return certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 (Entra ID thumbprints are SHA-1)
 
 
 def _read_or_create_secret(path: Path) -> str:

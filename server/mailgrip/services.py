@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from .access.mailboxes import MailboxAccess
 from .config import Settings
 from .graph.client import GraphClient
 from .http import TimeoutSession, create_session
@@ -19,6 +20,7 @@ class Services:
     tokens: TokenValidator
     graph_tokens: GraphTokenProvider
     graph: GraphClient
+    mailbox_access: MailboxAccess
 
 
 def build_services(settings: Settings) -> Services:
@@ -29,6 +31,7 @@ def build_services(settings: Settings) -> Services:
         tokens=TokenValidator(settings, session),
         graph_tokens=graph_tokens,
         graph=GraphClient(session, settings.graph_url, graph_tokens.app_token),
+        mailbox_access=MailboxAccess(settings, session, graph_tokens),
     )
 
 

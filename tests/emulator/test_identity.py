@@ -297,7 +297,7 @@ def test_on_behalf_of_through_msal(emulator, http, sender):
     assert "access_token" in result, result
     claims = _verify(emulator, http, result["access_token"], "https://graph.microsoft.com")
     assert claims["oid"] == sender["id"]
-    assert claims["scp"] == "Mail.Read Mail.Send"
+    assert claims["scp"] == "Mail.Read Mail.Send Mail.Read.Shared"
     assert claims["azp"] == emulator.client_id
 
 

@@ -6,34 +6,14 @@ import socket
 
 import jwt
 import pytest
+from http_helpers import Clock, CountingSession
 
 from mailgrip.errors import TokenInvalid
-from mailgrip.http import TimeoutSession
 from mailgrip.identity.tokens import (
     JWKS_REFRESH_COOLDOWN_SECONDS,
     JWKS_RETRY_AFTER_FAILURE_SECONDS,
     JwksCache,
 )
-
-
-class CountingSession(TimeoutSession):
-    """A real session that counts the requests it sends."""
-
-    def __init__(self, verify: str) -> None:
-        super().__init__(timeout=10, verify=verify)
-        self.urls: list[str] = []
-
-    def request(self, method, url, *args, **kwargs):
-        self.urls.append(url)
-        return super().request(method, url, *args, **kwargs)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Settings parsing from MAILGRIP_* variables."""
 
 import pytest
+from certificates import make_certificate
 
 from mailgrip.config import SETTINGS, ConfigError, Settings
 
@@ -122,3 +123,129 @@ def test_serve_without_settings_prints_one_line(tmp_path):
     assert finished.returncode == 2
     assert finished.stderr.startswith("Configuration error: Production needs")
     assert "Traceback" not in finished.stderr
+
+
+SECRET_SETTINGS = [setting for setting in SETTINGS if setting.secret]
+
+
+def test_secret_settings_listed():
+    assert {setting.variable for setting in SECRET_SETTINGS} == {
+        "MAILGRIP_SECRET_KEY",
+        "MAILGRIP_DATABASE_URL",
+        "MAILGRIP_CLIENT_SECRET",
+        "MAILGRIP_CLIENT_CERTIFICATE_KEY",
+        "MAILGRIP_SMTP_PASSWORD",
+    }
+
+
+@pytest.mark.parametrize("setting", SECRET_SETTINGS, ids=lambda setting: setting.variable)
+def test_secret_read_from_file(tmp_path, setting):
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("value-from-a-file-" + "x" * 40 + "\n")
+
+    settings = Settings.from_env(tmp_path, {f"{setting.variable}_FILE": str(secret_file)})
+
+    assert getattr(settings, setting.attribute) == "value-from-a-file-" + "x" * 40
+
+
+@pytest.mark.parametrize("setting", SECRET_SETTINGS, ids=lambda setting: setting.variable)
+def test_secret_and_file_together_rejected(tmp_path, setting):
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("one")
+
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            tmp_path,
+            {setting.variable: "two", f"{setting.variable}_FILE": str(secret_file)},
+        )
+
+    assert f"Both {setting.variable} and {setting.variable}_FILE are set" in str(raised.value)
+
+
+def test_unreadable_secret_file_named(tmp_path):
+    missing = tmp_path / "no-such-file"
+
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(tmp_path, {"MAILGRIP_CLIENT_SECRET_FILE": str(missing)})
+
+    assert f"MAILGRIP_CLIENT_SECRET_FILE={str(missing)!r} cannot be read" in str(raised.value)
+
+
+def test_non_secret_setting_has_no_file_variant(tmp_path):
+    path_file = tmp_path / "url.txt"
+    path_file.write_text("https://elsewhere.example")
+
+    settings = Settings.from_env(tmp_path, {"MAILGRIP_PUBLIC_URL_FILE": str(path_file)})
+
+    assert settings.public_url == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    ("removed", "fragment"),
+    [
+        ("MAILGRIP_SECRET_KEY", "MAILGRIP_SECRET_KEY (or MAILGRIP_SECRET_KEY_FILE)"),
+        ("MAILGRIP_DATABASE_URL", "MAILGRIP_DATABASE_URL (or MAILGRIP_DATABASE_URL_FILE)"),
+        ("MAILGRIP_CLIENT_ID", "MAILGRIP_CLIENT_ID"),
+        ("MAILGRIP_TENANT_ID", "MAILGRIP_TENANT_ID"),
+        ("MAILGRIP_CLIENT_SECRET", "MAILGRIP_CLIENT_SECRET (or MAILGRIP_CLIENT_SECRET_FILE)"),
+    ],
+)
+def test_production_names_each_missing_setting(tmp_path, removed, fragment):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(tmp_path, _production(**{removed: ""}))
+
+    assert fragment in str(raised.value)
+
+
+def test_production_accepts_secret_from_file(tmp_path):
+    secret_file = tmp_path / "client-secret"
+    secret_file.write_text("s3cret\n")
+    environ = _production(MAILGRIP_CLIENT_SECRET="")
+    environ["MAILGRIP_CLIENT_SECRET_FILE"] = str(secret_file)
+
+    assert Settings.from_env(tmp_path, environ).client_secret == "s3cret"
+
+
+def test_production_accepts_certificate_instead_of_secret(tmp_path):
+    key_pem, certificate_pem = make_certificate()
+    (tmp_path / "key.pem").write_text(key_pem)
+    (tmp_path / "cert.pem").write_text(certificate_pem)
+    environ = _production(MAILGRIP_CLIENT_SECRET="")
+    environ["MAILGRIP_CLIENT_CERTIFICATE_KEY_FILE"] = str(tmp_path / "key.pem")
+    environ["MAILGRIP_CLIENT_CERTIFICATE_FILE"] = str(tmp_path / "cert.pem")
+
+    settings = Settings.from_env(tmp_path, environ)
+
+    assert settings.uses_client_certificate
+    assert len(settings.client_certificate_thumbprint) == 40
+
+
+def test_production_certificate_key_needs_certificate(tmp_path):
+    key_pem, _ = make_certificate()
+    environ = _production(MAILGRIP_CLIENT_SECRET="", MAILGRIP_CLIENT_CERTIFICATE_KEY=key_pem)
+
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(tmp_path, environ)
+
+    assert "MAILGRIP_CLIENT_CERTIFICATE_THUMBPRINT" in str(raised.value)
+
+
+def test_invalid_certificate_named(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(tmp_path, {"MAILGRIP_CLIENT_CERTIFICATE": "not a certificate"})
+
+    assert "MAILGRIP_CLIENT_CERTIFICATE is not a PEM certificate" in str(raised.value)
+
+
+def test_allowed_tenants_default_to_tenant(tmp_path):
+    settings = Settings.from_env(tmp_path, {"MAILGRIP_TENANT_ID": "ABC"})
+
+    assert settings.allowed_tenants == ("abc",)
+
+
+def test_allowed_tenants_listed(tmp_path):
+    settings = Settings.from_env(
+        tmp_path, {"MAILGRIP_TENANT_ID": "a", "MAILGRIP_ALLOWED_TENANTS": "b, c,,b"}
+    )
+
+    assert settings.allowed_tenants == ("b", "c")

@@ -27,6 +27,8 @@ from .messages import DEMO_MESSAGES, SENDER, build_demo_message
 log = logging.getLogger(__name__)
 
 OUTBOX_POLL_SECONDS = 2.0
+# The demo's support person, who has the admin app role: (display name, address).
+DEMO_ADMIN = ("Support Desk", "support@contoso.example")
 CODE_PATTERN = re.compile(r"\b(\d{6})\b")
 
 
@@ -74,6 +76,9 @@ def run_demo(
 
     password = secrets.token_urlsafe(9)
     emulator.create_user(SENDER[1], SENDER[0], password)
+    admin_password = secrets.token_urlsafe(9)
+    emulator.create_user(DEMO_ADMIN[1], DEMO_ADMIN[0], admin_password)
+    emulator.set_app_roles(DEMO_ADMIN[1], [app.extensions["mailgrip.settings"].admin_role])
     links = _send_demo_messages(emulator)
     run_sync_once(app)
 
@@ -82,7 +87,7 @@ def run_demo(
     stop = threading.Event()
     outbox = threading.Thread(target=_print_new_codes, args=(emulator, stop), daemon=True)
     outbox.start()
-    _print_urls(public_url, emulator, password, links)
+    _print_urls(public_url, emulator, (password, admin_password), links)
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -194,12 +199,18 @@ def _send_demo_messages(emulator) -> list[tuple[str, str]]:
     return links
 
 
-def _print_urls(public_url: str, emulator, password: str, links: list[tuple[str, str]]) -> None:
+def _print_urls(
+    public_url: str, emulator, passwords: tuple[str, str], links: list[tuple[str, str]]
+) -> None:
+    password, admin_password = passwords
     click.echo("")
     click.echo("Mailgrip demo is running. Open these in a browser:")
     click.echo("")
     click.echo(f"  Task pane (the sender's view):  {public_url}/taskpane")
     click.echo(f"    sign in as {SENDER[1]} with password {password}")
+    click.echo("")
+    click.echo(f"  Admin page (support's view):   {public_url}/admin/signin")
+    click.echo(f"    sign in as {DEMO_ADMIN[1]} with password {admin_password}")
     click.echo("")
     click.echo("  Recipient portal, one link per sent message:")
     for subject, link in links:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import requests
 
+from ..config import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -83,4 +85,21 @@ def acquire_token_by_password(
         )
     return GrantedToken(
         access_token=body["access_token"], expires_in=int(body.get("expires_in", 0))
+    )
+
+
+def acquire_demo_api_token(
+    session: requests.Session, settings: Settings, username: str, password: str
+) -> GrantedToken:
+    """Get an access token for Mailgrip's API through the demo's public client.
+
+    :raise PasswordGrantFailed: wrong credentials, unknown client, or the authority is down.
+    """
+    return acquire_token_by_password(
+        session,
+        f"{settings.authority}/{settings.tenant_id}",
+        settings.demo_client_id,
+        username,
+        password,
+        [f"api://{settings.client_id}/{settings.api_scope}"],
     )

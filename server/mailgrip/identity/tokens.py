@@ -119,14 +119,34 @@ class JwksCache:
         return response.json()
 
 
-class TokenValidator:
-    """Checks signature, issuer, audience, tenant, lifetime and scope of API bearer tokens."""
+# The multi-tenant OpenID configuration names its issuer with this placeholder for the tenant id.
+TENANT_PLACEHOLDER = "{tenantid}"
 
-    def __init__(self, settings: Settings, session: requests.Session) -> None:
+
+class TokenValidator:
+    """Checks signature, issuer, audience, tenant, lifetime and scope of API bearer tokens.
+
+    With one allowed tenant, keys and issuer come from that tenant's OpenID configuration. With
+    several, they come from the ``organizations`` configuration, whose issuer names the tenant
+    with a placeholder, and each token's issuer must name the tenant in its ``tid``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._settings = settings
-        tenant = settings.tenant_id or "common"
+        self._tenants = frozenset(settings.allowed_tenants)
+        if len(self._tenants) == 1:
+            (document_tenant,) = self._tenants
+        else:
+            document_tenant = "organizations"
         self._jwks = JwksCache(
-            session, f"{settings.authority}/{tenant}/v2.0/.well-known/openid-configuration"
+            session,
+            f"{settings.authority}/{document_tenant}/v2.0/.well-known/openid-configuration",
+            clock=clock,
         )
 
     def validate(self, token: str) -> Caller:
@@ -134,7 +154,6 @@ class TokenValidator:
 
         :raise TokenInvalid: for any token that is malformed or fails a check.
         """
-        settings = self._settings
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -142,14 +161,30 @@ class TokenValidator:
         if header.get("alg") not in ALGORITHMS:
             raise TokenInvalid(f"The token algorithm {header.get('alg')!r} is not accepted.")
         key = self._jwks.signing_key(str(header.get("kid", "")))
-        audiences = [settings.api_audience, f"api://{settings.api_audience}"]
+        claims = self._decode(token, key)
+        self._check_tenant_and_issuer(claims)
+        scopes = frozenset(str(claims.get("scp", "")).split())
+        if self._settings.api_scope not in scopes:
+            raise TokenInvalid(f"The bearer token lacks the scope {self._settings.api_scope!r}.")
+        return Caller(
+            tenant_id=claims["tid"],
+            object_id=claims["oid"],
+            address=claims.get("preferred_username", ""),
+            name=claims.get("name", ""),
+            scopes=scopes,
+            roles=_roles(claims),
+        )
+
+    def _decode(self, token: str, key: jwt.PyJWK) -> dict:
+        """Verify signature, audience and lifetime. The caller checks tenant and issuer next."""
+        settings = self._settings
+        audiences = [settings.api_audience, settings.api_app_id_uri]
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 token,
                 key=key,
                 algorithms=ALGORITHMS,
                 audience=audiences,
-                issuer=self._jwks.issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "nbf", "iss", "aud", "tid", "oid"]},
             )
@@ -159,23 +194,22 @@ class TokenValidator:
             raise TokenInvalid("The bearer token is not valid yet.") from None
         except jwt.InvalidAudienceError:
             raise TokenInvalid("The bearer token was not issued for Mailgrip.") from None
-        except jwt.InvalidIssuerError:
-            raise TokenInvalid(
-                "The bearer token comes from an issuer that is not trusted."
-            ) from None
         except jwt.PyJWTError as error:
             raise TokenInvalid(f"The bearer token is invalid: {error}.") from None
 
-        if settings.tenant_id and claims["tid"] != settings.tenant_id:
+    def _check_tenant_and_issuer(self, claims: dict) -> None:
+        tenant = str(claims["tid"]).lower()
+        if tenant not in self._tenants:
             raise TokenInvalid("The bearer token belongs to a tenant that is not allowed.")
-        scopes = frozenset(str(claims.get("scp", "")).split())
-        if settings.api_scope not in scopes:
-            raise TokenInvalid(f"The bearer token lacks the scope {settings.api_scope!r}.")
-        return Caller(
-            tenant_id=claims["tid"],
-            object_id=claims["oid"],
-            address=claims.get("preferred_username", ""),
-            name=claims.get("name", ""),
-            scopes=scopes,
-            roles=frozenset(claims.get("roles", [])),
-        )
+        issuer = self._jwks.issuer
+        expected = issuer.replace(TENANT_PLACEHOLDER, str(claims["tid"]))
+        if claims["iss"] != expected:
+            raise TokenInvalid("The bearer token comes from an issuer that is not trusted.")
+
+
+def _roles(claims: dict) -> frozenset[str]:
+    """Return the app roles of a token; ``roles`` is a list of strings when present."""
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list):
+        return frozenset()
+    return frozenset(role for role in roles if isinstance(role, str))

@@ -1,4 +1,4 @@
-"""HTTP surfaces: task-pane API, recipient portal, tracking image, task pane, add-in, health."""
+"""HTTP surfaces: API, recipient portal, tracking image, task pane, add-in, admin, health."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ def register_web(app: Flask) -> None:
     # Converters must exist before the blueprints' rules are added.
     app.url_map.converters["id"] = IdConverter
     from ..extensions import csrf
-    from . import addin, api, health, opens, portal, taskpane, taskpane_dialog, taskpane_libraries
+    from . import (
+        addin,
+        admin,
+        api,
+        health,
+        opens,
+        portal,
+        taskpane,
+        taskpane_dialog,
+        taskpane_libraries,
+    )
 
     # The API authenticates with bearer tokens, which a browser never sends on its own, so
     # cross-site request forgery does not apply to it. Every form elsewhere has a CSRF token.
@@ -28,6 +38,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(addin.bp)
     app.register_blueprint(taskpane_libraries.bp)
     app.register_blueprint(taskpane_dialog.bp)
+    app.register_blueprint(admin.bp)
 
     from .proxy import apply_proxy_fix
     from .rate_limits import init_rate_limits

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from ..config import ConfigError
 from ..extensions import csrf
-from ..identity.password_grant import PasswordGrantFailed, acquire_token_by_password
+from ..identity.password_grant import PasswordGrantFailed, acquire_demo_api_token
 from ..services import services
 from ..settings import current_settings
 from .taskpane_files import TASKPANE_DIR
@@ -173,14 +173,7 @@ def signin():
     # The password grant suits only the demo: accounts that need multi-factor authentication
     # cannot use it, and Outlook signs users in another way.
     try:
-        granted = acquire_token_by_password(
-            services().session,
-            f"{settings.authority}/{settings.tenant_id}",
-            settings.demo_client_id,
-            username,
-            password,
-            [f"api://{settings.client_id}/{settings.api_scope}"],
-        )
+        granted = acquire_demo_api_token(services().session, settings, username, password)
     except PasswordGrantFailed as failure:
         return _signin_failure(username, failure)
 

@@ -32,6 +32,8 @@ def require_caller(view: Callable[..., Any]) -> Callable[..., Any]:
             raise TokenInvalid("Send an Authorization header of the form 'Bearer <token>'.")
         caller = services().tokens.validate(token.strip())
         g.caller = caller
+        # Kept for the on-behalf-of exchange when the caller opens a shared mailbox.
+        g.bearer_token = token.strip()
         g.mailbox = mailbox_for(caller)
         return view(*args, **kwargs)
 

@@ -12,8 +12,8 @@ from ...shares.models import Share
 from ..converters import MAX_ROW_ID
 from . import bp
 from .auth import require_caller
-from .messages import owned_message
 from .representation import block_json
+from .visibility import may_see_mailbox, visible_message
 
 
 @bp.post("/messages/<id:message_id>/blocks")
@@ -22,10 +22,11 @@ def create(message_id: int):
     """Block a file, a recipient or everything of one of the caller's messages.
 
     :raise 400: the body is not a JSON object with a valid scope and target.
-    :raise 404: the message, recipient or file is not the caller's.
+    :raise 404: the message does not exist or the caller may not see it, or the recipient or
+        file is not the message's.
     :return: 201 with the new block, or 200 with the identical block already active.
     """
-    message = owned_message(message_id)
+    message = visible_message(message_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest(
@@ -46,13 +47,13 @@ def create(message_id: int):
 @bp.post("/blocks/<id:block_id>/lift")
 @require_caller
 def lift(block_id: int):
-    """Lift one of the caller's blocks; it stays in the history.
+    """Lift a block on a share that the caller may see; it stays in the history.
 
-    :raise 404: no such block on the caller's shares.
+    :raise 404: no such block on a share that the caller may see.
     """
     block = db.session.get(Block, block_id)
     share = db.session.get(Share, block.share_id) if block else None
-    if block is None or share is None or share.owner_mailbox_id != g.mailbox.id:
+    if block is None or share is None or not may_see_mailbox(share.owner_mailbox_id):
         raise NotFound(f"Block {block_id} was not found.")
     lift_block(block, actor=_actor())
     db.session.commit()

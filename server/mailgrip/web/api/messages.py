@@ -15,6 +15,7 @@ from ...tracking.states import derive_states
 from . import bp
 from .auth import require_caller
 from .representation import message_summary_json, timeline_json, tracking_json
+from .visibility import find_visible_message, visible_message
 
 REFRESH_AFTER_SECONDS = 10
 MAX_LIST_LIMIT = 200
@@ -50,7 +51,7 @@ def get_tracking(message_id: int):
 
     :raise 404: no such message in the caller's mailbox.
     """
-    return _tracking_response(owned_message(message_id))
+    return _tracking_response(visible_message(message_id))
 
 
 @bp.get("/messages/<id:message_id>/timeline")
@@ -60,7 +61,7 @@ def get_timeline(message_id: int):
 
     :raise 404: no such message in the caller's mailbox.
     """
-    message = owned_message(message_id)
+    message = visible_message(message_id)
     return timeline_json(derive_states(message))
 
 
@@ -78,20 +79,15 @@ def lookup_tracking():
         raise BadRequest("Give graphId or internetMessageId as a query parameter.")
     message = None
     if graph_id:
-        message = _find_message(Message.graph_id == rest_item_id(graph_id))
+        message = find_visible_message(Message.graph_id == rest_item_id(graph_id))
     # Outlook's item id is not the immutable id that the mirror stores, so a message that
     # Mailgrip knows can miss by Graph id and still match by internetMessageId.
     if message is None and internet_message_id:
         # internetMessageId is not unique (a message can be re-sent); take the newest mirror.
-        message = _find_message(Message.internet_message_id == internet_message_id)
+        message = find_visible_message(Message.internet_message_id == internet_message_id)
     if message is None:
         raise NotFound("Mailgrip does not know this message.")
     return _tracking_response(message)
-
-
-def _find_message(condition) -> Message | None:
-    query = sa.select(Message).where(Message.mailbox_id == g.mailbox.id, condition)
-    return db.session.scalar(query.order_by(Message.id.desc()).limit(1))
 
 
 def _query_value(name: str) -> str:
@@ -103,17 +99,6 @@ def _query_value(name: str) -> str:
     if has_control_character(value):
         raise BadRequest(f"{name} contains a control character; copy the id again and retry.")
     return value
-
-
-def owned_message(message_id: int) -> Message:
-    """Return the caller's message; another user's message is reported as not found.
-
-    :raise 404: the message does not exist or belongs to another mailbox.
-    """
-    message = db.session.get(Message, message_id)
-    if message is None or message.mailbox_id != g.mailbox.id:
-        raise NotFound(f"Message {message_id} was not found.")
-    return message
 
 
 def _tracking_response(message: Message):

@@ -1,4 +1,9 @@
-"""Headless Chromium driven by Playwright, for tests that use the task pane as a person would."""
+"""Headless Chromium driven by Playwright, for tests that use Mailgrip's pages as a person would.
+
+The fixtures are imported by ``tests/conftest.py`` only: a second definition in a nearer
+conftest would start a second Playwright while the first runs, which Playwright's sync API
+rejects.
+"""
 
 from __future__ import annotations
 

@@ -48,6 +48,10 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
 
     init_services(app, settings)
 
+    from .worker.queue import init_queue
+
+    init_queue(app, settings)
+
     from . import models  # noqa: F401  (registers every table with the metadata)
     from .extensions import babel, csrf, migrate, select_locale
 

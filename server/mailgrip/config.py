@@ -160,10 +160,38 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("http_timeout", _parse_float, 10.0, "Timeout of every outgoing HTTP call, in seconds."),
     Setting(
-        "sync_interval",
+        "redis_url",
+        _parse_str,
+        "",
+        "Redis URL of the job queue, such as `redis://127.0.0.1:6379/0`. Default: a SQLite "
+        "queue in `instance/jobs.sqlite3`, which only processes on this machine can share.",
+        secret=True,
+    ),
+    Setting(
+        "queue_name",
+        _parse_str,
+        "mailgrip",
+        "Name of the job queue; web and worker processes of one deployment must use the same.",
+    ),
+    Setting(
+        "worker_threads",
+        _parse_int,
+        4,
+        "Threads of the job consumer (`mailgrip worker`, and inside `mailgrip demo`).",
+    ),
+    Setting(
+        "subscription_lifetime_minutes",
+        _parse_int,
+        4230,
+        "Lifetime requested for each change-notification subscription, in minutes; at most "
+        "the maximum that Graph allows for Outlook messages (4230 minutes when documented).",
+    ),
+    Setting(
+        "delta_fallback_minutes",
         _parse_float,
-        10.0,
-        "Seconds between Sent Items syncs of the in-process worker (`mailgrip demo`).",
+        15.0,
+        "Minutes without a change notification or sync after which a mailbox is polled by "
+        "delta sync. Mailboxes without a working subscription are polled every minute.",
     ),
     Setting(
         "share_lifetime_days",

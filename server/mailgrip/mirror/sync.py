@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..config import Settings
 from ..db import db, utcnow
@@ -155,13 +155,12 @@ def _apply_item(
     kept in the mailbox's ``last_sync_error``.
     """
     try:
-        with db.session.begin_nested():
-            if "@removed" in item:
-                result.removed += _mark_removed(mailbox, item["id"])
-            elif upsert_message(mailbox, item, graph, settings):
-                result.created += 1
-            else:
-                result.updated += 1
+        try:
+            _apply_in_savepoint(mailbox, item, graph, settings, result)
+        except IntegrityError:
+            # A notification job mirrored the same message at the same moment; the second
+            # attempt finds its row and updates it.
+            _apply_in_savepoint(mailbox, item, graph, settings, result)
     except SQLAlchemyError as error:
         log.error(
             "Mailbox %s: sent item %s could not be mirrored: %s",
@@ -170,6 +169,33 @@ def _apply_item(
             type(error).__name__,
         )
         result.failed.append(str(item.get("id")))
+
+
+def _apply_in_savepoint(
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    result: SyncResult,
+) -> None:
+    with db.session.begin_nested():
+        if "@removed" in item:
+            result.removed += _mark_removed(mailbox, item["id"])
+        elif upsert_message(mailbox, item, graph, settings):
+            result.created += 1
+        else:
+            result.updated += 1
+
+
+def mirror_item(mailbox: Mailbox, item: dict[str, Any], graph: GraphClient, settings: Settings):
+    """Mirror one sent item read outside a delta round, such as after a change notification.
+
+    :return: the counts of the change, with the item's id in ``failed`` if it was skipped.
+    """
+    result = SyncResult(mailbox_id=mailbox.id)
+    _apply_item(mailbox, item, graph, settings, result)
+    db.session.commit()
+    return result
 
 
 def _failure_summary(result: SyncResult) -> str | None:

@@ -32,7 +32,12 @@ def create_app(emulator: Emulator) -> Flask:
     app.json.sort_keys = False  # Graph's property order is easier to compare with samples.
     app.wsgi_app = _GraphPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
-    from . import control, graph, identity
+    from . import (
+        control,
+        graph,
+        identity,
+        subscription_routes,  # noqa: F401  (adds routes to graph.bp and control.bp)
+    )
 
     app.register_blueprint(identity.bp)
     app.register_blueprint(graph.bp)

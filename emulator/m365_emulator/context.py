@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Response, current_app, g, jsonify, request
 
@@ -12,7 +12,9 @@ from .delta import DeltaTracker
 from .directory import AppRegistration, EmulatorConfig
 from .faults import FaultPlan
 from .keys import KeySet
+from .request_log import RequestLog
 from .state import EmulatorState
+from .subscriptions import SubscriptionStore
 from .tokens import TokenService
 
 EXTENSION_KEY = "m365_emulator"
@@ -29,6 +31,8 @@ class Emulator:
     apps: dict[str, AppRegistration]
     delta: DeltaTracker
     faults: FaultPlan
+    subscriptions: SubscriptionStore
+    requests: RequestLog = field(default_factory=RequestLog)
 
 
 def current_emulator() -> Emulator:

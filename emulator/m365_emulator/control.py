@@ -234,6 +234,8 @@ def reset_emulator(emulator: Emulator) -> None:
     emulator.delta.reset()
     emulator.tokens.forget_refresh_tokens()
     emulator.faults.clear()
+    emulator.subscriptions.reset()
+    emulator.requests.clear()
 
 
 @bp.get("/config")

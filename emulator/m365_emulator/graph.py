@@ -55,6 +55,10 @@ def _fail(status: int, code: str, message: str) -> NoReturn:
 @bp.before_request
 def _inject_fault_and_authenticate() -> Response | None:
     emulator = current_emulator()
+    # Counted before any fault, so a slow response counts as in flight while it waits.
+    g.mailbox_key = emulator.requests.start(
+        request.method, request.path, request.headers.get("Prefer", "")
+    )
     fault = emulator.faults.take(request.path)
     if fault is not None:
         if fault.delay_seconds:
@@ -85,6 +89,12 @@ def _unauthorized(message: str) -> Response:
         'client_id="00000003-0000-0000-c000-000000000000"'
     )
     return response
+
+
+@bp.teardown_request
+def _count_finished(_error: BaseException | None) -> None:
+    if "mailbox_key" in g:
+        current_emulator().requests.finish(g.mailbox_key)
 
 
 @bp.after_request

@@ -66,12 +66,16 @@ def apply_change_notifications(
     result = NotificationResult()
     for notification in notifications:
         mailbox = trusted_mailbox(notification)
-        message_id = (notification.get("resourceData") or {}).get("id")
-        if mailbox is None or notification.get("changeType") != "created" or not message_id:
+        if mailbox is None:
             result.ignored += 1
             continue
+        # Any trusted notification shows that the subscription still delivers.
         mailbox.last_notification_at = utcnow()
         db.session.commit()
+        message_id = (notification.get("resourceData") or {}).get("id")
+        if notification.get("changeType") != "created" or not message_id:
+            result.ignored += 1
+            continue
         if _mirror_message(mailbox, str(message_id), graph, settings):
             result.mirrored.append(str(message_id))
     return result

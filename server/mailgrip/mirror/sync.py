@@ -178,13 +178,32 @@ def _apply_in_savepoint(
     settings: Settings,
     result: SyncResult,
 ) -> None:
+    mailbox_id = mailbox.id  # read before the savepoint: see _lock_mailbox
     with db.session.begin_nested():
+        _lock_mailbox(mailbox_id)
         if "@removed" in item:
             result.removed += _mark_removed(mailbox, item["id"])
         elif upsert_message(mailbox, item, graph, settings):
             result.created += 1
         else:
             result.updated += 1
+
+
+def _lock_mailbox(mailbox_id: int) -> None:
+    """Make jobs that mirror into one mailbox take turns until the transaction ends.
+
+    A delta sync and notification jobs can mirror the same message at once. An UPDATE that
+    changes nothing locks the mailbox's row on PostgreSQL. On SQLite it takes the database's
+    write lock as the transaction's first statement: a transaction that read first and then
+    wrote could deadlock with another writer, and SQLite fails one of them at once with
+    "database is locked" instead of waiting.
+    """
+    db.session.execute(
+        sa.update(Mailbox)
+        .where(Mailbox.id == mailbox_id)
+        .values(id=Mailbox.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mirror_item(mailbox: Mailbox, item: dict[str, Any], graph: GraphClient, settings: Settings):

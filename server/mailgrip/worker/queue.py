@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ class JobQueue:
         self.app = app
         self.huey = huey
         self._tasks: dict[Callable[..., Any], TaskWrapper] = {}
+        self._running = 0
+        self._running_lock = threading.Lock()
         from . import tasks  # tasks enqueue through this module, so import them late
 
         for job in tasks.JOBS:
@@ -57,8 +60,14 @@ class JobQueue:
 
         @functools.wraps(job)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with app.app_context():
-                return job(*args, **kwargs)
+            with self._running_lock:
+                self._running += 1
+            try:
+                with app.app_context():
+                    return job(*args, **kwargs)
+            finally:
+                with self._running_lock:
+                    self._running -= 1
 
         return run
 
@@ -73,8 +82,13 @@ class JobQueue:
         return task(*args)
 
     def pending(self) -> int:
-        """Return the number of jobs waiting to run now or later."""
-        return self.huey.pending_count() + self.huey.scheduled_count()
+        """Return the number of jobs waiting to run now or later, or running in this process.
+
+        Jobs that consumers of other processes run are not counted.
+        """
+        with self._running_lock:
+            running = self._running
+        return self.huey.pending_count() + self.huey.scheduled_count() + running
 
 
 def init_queue(app: Flask, settings: Settings) -> None:

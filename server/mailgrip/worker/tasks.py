@@ -126,13 +126,18 @@ def sync_quiet_mailboxes() -> None:
     """Queue a delta sync for mailboxes whose notifications may have stopped arriving.
 
     A mailbox without an active subscription is synced on every run; one with a subscription
-    once no notification or sync has touched it for ``delta_fallback_minutes``.
+    once no notification or sync has touched it for ``delta_fallback_minutes``. A quiet
+    mailbox's subscription is renewed as well, because a renewal is how Mailgrip learns that
+    Graph dropped or expired it (404) and creates a new one.
     """
     quiet_since = utcnow() - timedelta(minutes=current_settings().delta_fallback_minutes)
     for mailbox in db.session.scalars(sa.select(Mailbox).order_by(Mailbox.id)):
         touched = [t for t in (mailbox.last_synced_at, mailbox.last_notification_at) if t]
-        if not has_active_subscription(mailbox) or not touched or max(touched) <= quiet_since:
+        quiet = not touched or max(touched) <= quiet_since
+        if quiet or not has_active_subscription(mailbox):
             current_queue().enqueue(sync_mailbox, mailbox.id)
+        if quiet and mailbox.subscription_id is not None:
+            current_queue().enqueue(renew_subscription, mailbox.id)
 
 
 def _resume_later(job: Callable[..., None], error: GraphError, attempt: int, *args: Any) -> None:

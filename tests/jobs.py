@@ -19,6 +19,7 @@ T = TypeVar("T")
 def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
     """Call ``condition`` until it returns a true value, and return that value.
 
+    :param what: the awaited event, named in the failure message.
     :raise AssertionError: ``timeout`` seconds passed first.
     """
     deadline = time.monotonic() + timeout

@@ -180,7 +180,7 @@ def control_list_subscriptions():
 
 @control.bp.post("/subscriptions/<subscription_id>/expire")
 def control_expire(subscription_id: str):
-    """Make a subscription expire now: no more notifications, and Graph answers 404 for it."""
+    """Make a subscription expire now: no more notifications, and Graph returns 404 for it."""
     found = _subscription_or_404(subscription_id)
     if isinstance(found, Response):
         return found

@@ -54,7 +54,7 @@ class SubscriptionRejected(ValueError):
 
 @dataclass(frozen=True)
 class Resource:
-    """What a subscription watches: a user's messages, in one folder or in all."""
+    """The messages a subscription watches: a user's, in one folder or in all."""
 
     user_key: str
     folder_key: str | None
@@ -240,7 +240,7 @@ class SubscriptionStore:
             return self._subscriptions.pop(subscription_id, None)
 
     def expire(self, subscription_id: str) -> Subscription | None:
-        """Make a subscription expire now: it stops notifying and Graph no longer knows it."""
+        """Make a subscription expire now: it stops notifying, and Graph returns 404 for it."""
         with self._lock:
             found = self._subscriptions.get(subscription_id)
             if found is not None:

@@ -46,7 +46,7 @@ def test_validation_token_echoed_exactly(client, statements, path, encode):
 
 
 def test_validation_needs_no_queue(client, app, monkeypatch):
-    # A queue that fails on any use: the validation answer must not touch it.
+    # A queue that fails on any use: the validation response must not touch it.
     monkeypatch.setitem(app.extensions, "mailgrip.queue", None)
 
     response = client.post(f"/graph/notifications?validationToken={quote(SENTENCE)}")

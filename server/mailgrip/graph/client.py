@@ -84,7 +84,7 @@ class GraphClient:
     """Client for Graph with an app-only token. Every request prefers immutable ids.
 
     At most ``MAX_CONCURRENT_PER_MAILBOX`` requests to one mailbox are in flight at a time
-    across the threads that share this client; a retry waits without holding a slot.
+    across the threads that share this client. A retry waits without holding a slot.
     """
 
     def __init__(

@@ -23,8 +23,8 @@ def mailbox_key(url: str) -> str | None:
 class MailboxLimiter:
     """One bounded semaphore per mailbox, created on first use.
 
-    NOTE: the limit holds within one process. Several worker processes against one mailbox
-    can exceed it; Graph then answers 429, which the client retries.
+    NOTE: the limit applies within one process. Several worker processes against one
+    mailbox can exceed it, and Graph then responds 429, which the client retries.
     """
 
     def __init__(self, limit: int = MAX_CONCURRENT_PER_MAILBOX) -> None:

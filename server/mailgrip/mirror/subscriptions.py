@@ -70,7 +70,7 @@ def ensure_subscription(mailbox: Mailbox, graph: GraphClient, settings: Settings
 def create_subscription(mailbox: Mailbox, graph: GraphClient, settings: Settings) -> None:
     """Create a subscription to messages created in Sent Items, replacing any earlier one.
 
-    Graph validates the notification URLs before it answers, so Mailgrip must be reachable
+    Graph validates the notification URLs before it responds, so Mailgrip must be reachable
     at ``MAILGRIP_PUBLIC_URL`` while this runs.
     """
     client_state = secrets.token_urlsafe(32)  # Graph allows at most 128 characters.

@@ -2,7 +2,7 @@
 
 Graph validates each URL when a subscription is created by POSTing ``?validationToken=...``
 and expects the decoded token back as ``text/plain`` with 200 within 10 seconds. The
-validation answer therefore touches neither the database nor the queue. Notifications are
+validation response therefore touches neither the database nor the queue. Notifications are
 acknowledged with 202 at once and processed by a job, because Graph drops endpoints that
 answer slowly.
 """
@@ -28,7 +28,7 @@ MAX_NOTIFICATION_BYTES = 4 * 1024 * 1024
 
 @bp.post("/notifications")
 def notifications():
-    """Answer a validation request, or queue a batch of change notifications.
+    """Echo a validation token, or queue a batch of change notifications.
 
     :raise 400: the body is not a notification collection.
     :return: the token as text/plain (validation), 202 (queued) or 503 (queue unreachable).
@@ -41,7 +41,7 @@ def notifications():
 
 @bp.post("/lifecycle")
 def lifecycle():
-    """Answer a validation request, or queue a batch of lifecycle notifications."""
+    """Echo a validation token, or queue a batch of lifecycle notifications."""
     token = request.args.get("validationToken")
     if token is not None:
         return _echo(token)

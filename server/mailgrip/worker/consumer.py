@@ -9,8 +9,8 @@ from huey.consumer import Consumer
 from ..settings import current_settings
 from .queue import JobQueue
 
-# A consumer thread looks for new jobs at most this many seconds after the last empty look.
-# Redis blocks on the queue instead, so this matters for SQLite; a short interval keeps a
+# A consumer thread polls for new jobs at most this many seconds after an empty poll. Redis
+# blocks on the queue instead, so this interval matters for SQLite. A short one keeps a
 # notification's job from waiting, at the cost of one cheap query per thread and interval.
 MAX_POLL_SECONDS = 0.25
 

@@ -1,5 +1,6 @@
-"""Graph requests under load: immutable ids on every request, at most four in flight per
-mailbox across job threads, and lifecycle notifications handled."""
+"""Graph under load and over time: immutable ids on every request, at most four in flight
+per mailbox across job threads, lifecycle notifications, and messages moved out of Sent
+Items."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from emulator_control import post_message
 from jobs import control, subscribed_mailbox, wait_for, wait_until_idle
 
+from mailgrip.access.decision import decide
 from mailgrip.db import db
 from mailgrip.graph.concurrency import MAX_CONCURRENT_PER_MAILBOX
 from mailgrip.mirror.models import Mailbox, Message
@@ -143,3 +145,30 @@ def test_missed_notifications_resynced(live_server, app, emulator, alice, alice_
     )
 
     wait_for(lambda: _message_count() == 1, what="the resync")
+
+
+def test_moved_message_keeps_access(live_server, app, emulator, alice, alice_headers, consumer):
+    subscribed_mailbox(live_server, alice_headers)
+    raw = EmailMessage()
+    raw["From"] = "Alice Sender <alice@contoso.example>"
+    raw["To"] = "bob@fabrikam.example"
+    raw["Subject"] = "Moved later"
+    raw.set_content("Attached.")
+    raw.add_attachment(b"numbers", maintype="text", subtype="plain", filename="numbers.txt")
+    sent = post_message(emulator, alice.address, "send-from-outlook", raw.as_bytes())
+    wait_for(lambda: _message_count() == 1, what="the message")
+
+    control(
+        emulator,
+        "POST",
+        f"mailboxes/{alice.address}/messages/{sent['messageId']}/move",
+        json={"destination": "deleteditems"},
+    )
+    consumer.enqueue(tasks.sync_mailbox, _mailbox().id)
+    wait_until_idle(consumer)
+
+    message = db.session.scalars(sa.select(Message)).one()
+    share = message.share
+    assert message.in_sent_items is False
+    assert share is not None
+    assert decide(share, share.files[0], message.recipients[0]).allowed

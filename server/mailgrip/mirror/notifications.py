@@ -64,6 +64,7 @@ def apply_change_notifications(
     :raise GraphError: Graph failed on a message; earlier notifications stay applied.
     """
     result = NotificationResult()
+    sent_items: dict[int, str] = {}  # Sent Items folder id per mailbox, read once per batch
     for notification in notifications:
         mailbox = trusted_mailbox(notification)
         if mailbox is None:
@@ -76,16 +77,27 @@ def apply_change_notifications(
         if notification.get("changeType") != "created" or not message_id:
             result.ignored += 1
             continue
-        if _mirror_message(mailbox, str(message_id), graph, settings):
+        if mailbox.id not in sent_items:
+            sent_items[mailbox.id] = _sent_items_id(mailbox, graph)
+        if _mirror_message(mailbox, str(message_id), sent_items[mailbox.id], graph, settings):
             result.mirrored.append(str(message_id))
     return result
 
 
-def _mirror_message(mailbox: Mailbox, message_id: str, graph: GraphClient, settings: Settings):
+def _sent_items_id(mailbox: Mailbox, graph: GraphClient) -> str:
+    folder = graph.get_json(
+        f"users/{quote(mailbox.object_id)}/mailFolders/sentitems", params={"$select": "id"}
+    )
+    return folder["id"]
+
+
+def _mirror_message(
+    mailbox: Mailbox, message_id: str, sent_items_id: str, graph: GraphClient, settings: Settings
+) -> bool:
     try:
         item = graph.get_json(
             f"users/{quote(mailbox.object_id)}/messages/{quote(message_id, safe='')}",
-            params={"$select": SELECT_FIELDS},
+            params={"$select": f"{SELECT_FIELDS},parentFolderId"},
         )
     except GraphError as error:
         if error.http_status != 404:
@@ -93,7 +105,10 @@ def _mirror_message(mailbox: Mailbox, message_id: str, graph: GraphClient, setti
         # Deleted or moved out of reach before Mailgrip read it; delta reports what remains.
         log.info("Mailbox %s: notified message %s no longer exists", mailbox.id, message_id)
         return False
-    outcome = mirror_item(mailbox, item, graph, settings)
+    # The message may have left Sent Items since the notification; it is still mirrored,
+    # because it was sent, but as moved out, as delta sync would record it.
+    in_sent_items = item.get("parentFolderId") == sent_items_id
+    outcome = mirror_item(mailbox, item, graph, settings, in_sent_items)
     return not outcome.failed
 
 

@@ -148,6 +148,7 @@ def _apply_item(
     graph: GraphClient,
     settings: Settings,
     result: SyncResult,
+    in_sent_items: bool = True,
 ) -> None:
     """Apply one change in a savepoint, so that an item the database rejects skips only itself.
 
@@ -156,11 +157,11 @@ def _apply_item(
     """
     try:
         try:
-            _apply_in_savepoint(mailbox, item, graph, settings, result)
+            _apply_in_savepoint(mailbox, item, graph, settings, result, in_sent_items)
         except IntegrityError:
             # A notification job mirrored the same message at the same moment; the second
             # attempt finds its row and updates it.
-            _apply_in_savepoint(mailbox, item, graph, settings, result)
+            _apply_in_savepoint(mailbox, item, graph, settings, result, in_sent_items)
     except SQLAlchemyError as error:
         log.error(
             "Mailbox %s: sent item %s could not be mirrored: %s",
@@ -177,13 +178,14 @@ def _apply_in_savepoint(
     graph: GraphClient,
     settings: Settings,
     result: SyncResult,
+    in_sent_items: bool,
 ) -> None:
     mailbox_id = mailbox.id  # read before the savepoint: see _lock_mailbox
     with db.session.begin_nested():
         _lock_mailbox(mailbox_id)
         if "@removed" in item:
             result.removed += _mark_removed(mailbox, item["id"])
-        elif upsert_message(mailbox, item, graph, settings):
+        elif upsert_message(mailbox, item, graph, settings, in_sent_items):
             result.created += 1
         else:
             result.updated += 1
@@ -206,13 +208,20 @@ def _lock_mailbox(mailbox_id: int) -> None:
     )
 
 
-def mirror_item(mailbox: Mailbox, item: dict[str, Any], graph: GraphClient, settings: Settings):
+def mirror_item(
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    in_sent_items: bool,
+) -> SyncResult:
     """Mirror one sent item read outside a delta round, such as after a change notification.
 
+    :param in_sent_items: whether the item is still in Sent Items; it may have moved since.
     :return: the counts of the change, with the item's id in ``failed`` if it was skipped.
     """
     result = SyncResult(mailbox_id=mailbox.id)
-    _apply_item(mailbox, item, graph, settings, result)
+    _apply_item(mailbox, item, graph, settings, result, in_sent_items)
     db.session.commit()
     return result
 
@@ -226,10 +235,15 @@ def _failure_summary(result: SyncResult) -> str | None:
 
 
 def upsert_message(
-    mailbox: Mailbox, item: dict[str, Any], graph: GraphClient, settings: Settings
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    in_sent_items: bool = True,
 ) -> bool:
     """Create or update the mirror of one sent item.
 
+    :param in_sent_items: False for a sent item found in another folder.
     :return: whether the message is new.
     """
     message = db.session.scalar(
@@ -249,7 +263,7 @@ def upsert_message(
     sender = item.get("from") or item.get("sender")
     if sender:
         message.sender_address = _bounded_address(sender.get("emailAddress", {}).get("address"))
-    message.in_sent_items = True
+    message.in_sent_items = in_sent_items
     _merge_recipients(message, item)
 
     if message.share_id is None:

@@ -105,8 +105,8 @@ def _mirror_message(
         # Deleted or moved out of reach before Mailgrip read it; delta reports what remains.
         log.info("Mailbox %s: notified message %s no longer exists", mailbox.id, message_id)
         return False
-    # The message may have left Sent Items since the notification; it is still mirrored,
-    # because it was sent, but as moved out, as delta sync would record it.
+    # The message may have left Sent Items since the notification. It is still mirrored
+    # because it was sent, but marked as moved out, as delta sync records it.
     in_sent_items = item.get("parentFolderId") == sent_items_id
     outcome = mirror_item(mailbox, item, graph, settings, in_sent_items)
     return not outcome.failed

@@ -266,6 +266,7 @@ class Settings:
             )
         if values["env"] == "production":
             _check_production(values, environ)
+        _check_job_settings(values)
         if not values["secret_key"]:
             values["secret_key"] = _read_or_create_secret(instance / "secret_key")
         if not values["database_url"]:
@@ -327,6 +328,31 @@ def _check_production(values: dict[str, Any], environ: Mapping[str, str]) -> Non
         raise ConfigError(
             "MAILGRIP_DEMO_SIGNIN=true is for the demo only; production signs users in "
             "through Outlook. Remove the variable."
+        )
+
+
+def _check_job_settings(values: dict[str, Any]) -> None:
+    """Reject job settings that would stop the consumer or the subscriptions from working."""
+    if values["worker_threads"] < 1:
+        raise ConfigError(
+            f"MAILGRIP_WORKER_THREADS={values['worker_threads']} is invalid; use 1 or more."
+        )
+    if values["subscription_lifetime_minutes"] < 2:
+        raise ConfigError(
+            f"MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES={values['subscription_lifetime_minutes']} "
+            "is invalid; use 2 or more, and at most what Graph allows (4230)."
+        )
+    if values["delta_fallback_minutes"] < 0:
+        raise ConfigError(
+            f"MAILGRIP_DELTA_FALLBACK_MINUTES={values['delta_fallback_minutes']} is invalid; "
+            "use 0 or more."
+        )
+    if values["redis_url"] and not values["redis_url"].startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ConfigError(
+            "MAILGRIP_REDIS_URL is not a Redis URL; use redis://host:6379/0, rediss:// for "
+            "TLS, or unix:///path/to/socket."
         )
 
 

@@ -33,15 +33,16 @@ def _wait_until_healthy(process: subprocess.Popen, port: int) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with status {process.returncode} at startup")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
-            status = connection.getresponse().status
-            connection.close()
-            if status == 200:
+            if connection.getresponse().status == 200:
                 return
         except OSError:
             pass
+        finally:
+            # A worker still starting times the probe out; its socket must not leak.
+            connection.close()
         time.sleep(0.2)
     raise TimeoutError(f"gunicorn did not answer /healthz on port {port} in {STARTUP_SECONDS} s")
 

@@ -38,6 +38,14 @@ def test_production_names_missing_secrets(tmp_path):
         ("MAILGRIP_MAX_UPLOAD_BYTES", "10MB", "MAILGRIP_MAX_UPLOAD_BYTES='10MB' is not a whole"),
         ("MAILGRIP_HTTP_TIMEOUT", "soon", "MAILGRIP_HTTP_TIMEOUT='soon' is not a number"),
         ("MAILGRIP_ENV", "staging", "MAILGRIP_ENV='staging' is not valid"),
+        ("MAILGRIP_WORKER_THREADS", "0", "MAILGRIP_WORKER_THREADS=0 is invalid"),
+        (
+            "MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES",
+            "1",
+            "MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES=1 is invalid",
+        ),
+        ("MAILGRIP_DELTA_FALLBACK_MINUTES", "-1", "MAILGRIP_DELTA_FALLBACK_MINUTES=-1.0 is"),
+        ("MAILGRIP_REDIS_URL", "127.0.0.1:6379", "MAILGRIP_REDIS_URL is not a Redis URL"),
     ],
 )
 def test_invalid_value_names_variable(tmp_path, variable, value, expected):

@@ -7,7 +7,6 @@ uses ``db.session``, ``services()`` and ``current_settings()`` as a view does.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +17,6 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import Result, TaskWrapper
 
 from ..config import Settings
-
-log = logging.getLogger(__name__)
 
 QUEUE_FILE = "jobs.sqlite3"
 

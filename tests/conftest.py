@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from chromium import browser, page  # noqa: F401  (fixtures for every browser test)
+from chromium import browser, open_pane_page, page  # noqa: F401  (fixtures for every browser test)
 from werkzeug.serving import make_server
 
 from mailgrip import create_app

@@ -60,3 +60,16 @@ def tracking_by_internet_message_id(client, headers: dict, internet_message_id: 
     )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def run_worker_round(app) -> None:
+    """Run the worker's sync and delivery jobs once, in order, as the consumer would."""
+    from mailgrip.mirror.sync import sync_all
+    from mailgrip.services import services
+    from mailgrip.settings import current_settings
+    from mailgrip.worker import tasks
+
+    with app.app_context():
+        sync_all(services().graph, current_settings())
+        tasks.poll_message_traces()
+        tasks.scan_delivery_reports()

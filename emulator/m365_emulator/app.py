@@ -32,9 +32,17 @@ def create_app(emulator: Emulator) -> Flask:
     app.json.sort_keys = False  # Graph's property order is easier to compare with samples.
     app.wsgi_app = _GraphPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
-    # trace_graph, trace_control and mail_folders add their routes to the graph and control
-    # blueprints.
-    from . import control, graph, identity, mail_folders, trace_control, trace_graph  # noqa: F401
+    # mail_folders, subscription_routes, trace_control and trace_graph add their routes to the
+    # graph and control blueprints.
+    from . import (  # noqa: F401
+        control,
+        graph,
+        identity,
+        mail_folders,
+        subscription_routes,
+        trace_control,
+        trace_graph,
+    )
 
     app.register_blueprint(identity.bp)
     app.register_blueprint(graph.bp)

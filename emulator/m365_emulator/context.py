@@ -13,7 +13,9 @@ from .delta import DeltaTracker
 from .directory import AppRegistration, EmulatorConfig
 from .faults import FaultPlan
 from .keys import KeySet
+from .request_log import RequestLog
 from .state import EmulatorState
+from .subscriptions import SubscriptionStore
 from .tokens import TokenService
 
 EXTENSION_KEY = "m365_emulator"
@@ -30,6 +32,8 @@ class Emulator:
     apps: dict[str, AppRegistration]
     delta: DeltaTracker
     faults: FaultPlan
+    subscriptions: SubscriptionStore
+    requests: RequestLog = field(default_factory=RequestLog)
     codes: AuthorizationCodeStore = field(default_factory=AuthorizationCodeStore)
 
 

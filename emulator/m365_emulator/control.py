@@ -274,6 +274,8 @@ def reset_emulator(emulator: Emulator) -> None:
     emulator.tokens.forget_refresh_tokens()
     emulator.faults.clear()
     emulator.codes.clear()
+    emulator.subscriptions.reset()
+    emulator.requests.clear()
 
 
 @bp.get("/config")

@@ -35,7 +35,7 @@ from .shapes import (
     message_json,
     parse_select,
 )
-from .state import NotFound
+from .state import FOLDER_DISPLAY_NAMES, NotFound
 from .tokens import TokenRejected
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ def _fail(status: int, code: str, message: str) -> NoReturn:
 @bp.before_request
 def _inject_fault_and_authenticate() -> Response | None:
     emulator = current_emulator()
+    # Counted before any fault, so a slow response counts as in flight while it waits.
+    g.mailbox_key = emulator.requests.start(
+        request.method, request.path, request.headers.get("Prefer", "")
+    )
     fault = emulator.faults.take(request.path)
     if fault is not None:
         if fault.delay_seconds:
@@ -86,6 +90,12 @@ def _unauthorized(message: str) -> Response:
         'client_id="00000003-0000-0000-c000-000000000000"'
     )
     return response
+
+
+@bp.teardown_request
+def _count_finished(_error: BaseException | None) -> None:
+    if "mailbox_key" in g:
+        current_emulator().requests.finish(g.mailbox_key)
 
 
 @bp.after_request
@@ -220,6 +230,28 @@ def list_messages(user: str | None, folder: str | None = None):
 
 def _context_owner(user_key: str | None) -> str:
     return "me" if user_key is None else f"users('{user_key}')"
+
+
+@_routes("/mailFolders/<folder>", endpoint="get_folder")
+def get_folder(user: str | None, folder: str):
+    """Return a mail folder by well-known name or id, with its item counts."""
+    owner = _mailbox_user(user, READ_PERMISSIONS)
+    name = _folder(owner, folder)
+    state = current_emulator().state
+    messages = state.messages_in(owner.id, name)
+    base = current_emulator().config.graph_base
+    return jsonify(
+        {
+            "@odata.context": f"{base}/$metadata#{_context_owner(user)}/mailFolders/$entity",
+            "id": state.folder_id(owner.id, name),
+            "displayName": FOLDER_DISPLAY_NAMES[name],
+            "parentFolderId": None,
+            "childFolderCount": 0,
+            "unreadItemCount": sum(1 for item in messages if not item.is_read),
+            "totalItemCount": len(messages),
+            "isHidden": False,
+        }
+    )
 
 
 @_routes("/mailFolders/<folder>/messages/delta", endpoint="delta")

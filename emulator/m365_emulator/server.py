@@ -33,6 +33,7 @@ from .keys import KeySet, SigningKey
 from .model import User
 from .outlook_send import custom_property_id, send_from_outlook
 from .state import EmulatorState
+from .subscriptions import SubscriptionStore
 from .tls import ensure_tls_files
 from .tokens import ACCESS_TOKEN_LIFETIME, TokenService, TokenUser, pairwise_subject
 
@@ -66,7 +67,9 @@ class EmulatorServer:
             apps=default_registrations(self.client_secret),
             delta=DeltaTracker(state),
             faults=FaultPlan(),
+            subscriptions=SubscriptionStore(config.tenant_id),
         )
+        state.add_listener(self.emulator.subscriptions.message_filed)
         self.app = create_app(self.emulator)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -197,6 +200,18 @@ class EmulatorServer:
 
     def clear_outbox(self) -> None:
         self.emulator.state.clear_outbox()
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Return every subscription, expired ones included."""
+        base = self.emulator.config.graph_base
+        return [
+            {**item.to_json(base), "expired": item.expired}
+            for item in self.emulator.subscriptions.all()
+        ]
+
+    def notification_deliveries(self) -> list[dict[str, Any]]:
+        """Return the notifications POSTed or dropped so far, with ``postedAt`` in Unix time."""
+        return self.emulator.subscriptions.deliveries()
 
     def add_fault(self, **fault: Any) -> None:
         """Plan a Graph fault; see ``POST /_emulator/faults`` for the fields."""

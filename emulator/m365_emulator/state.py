@@ -86,6 +86,19 @@ class EmulatorState:
         # One counter for the whole emulator orders every change that delta reports.
         self._change_number = 0
         self.traces = TraceStore()
+        self._listeners: list[Callable[[str, Message, str], None]] = []
+
+    def add_listener(self, listener: Callable[[str, Message, str], None]) -> None:
+        """Call ``listener(user_id, message, folder)`` whenever a message lands in a folder.
+
+        Listeners run under the state lock, so they must only queue work.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _filed(self, user_id: str, message: Message, folder: str) -> None:
+        for listener in self._listeners:
+            listener(user_id, message, folder)
 
     def reset(self) -> None:
         """Forget users, mailboxes and the outbox."""
@@ -221,6 +234,7 @@ class EmulatorState:
             message.folder = folder
             message.change_number = self._next_change()
             mailbox.messages[message.id] = message
+            self._filed(user_id, message, folder)
             return message
 
     def find_message(self, user_id: str, message_id: str) -> Message:
@@ -252,6 +266,7 @@ class EmulatorState:
             message.folder = destination
             message.change_number = number
             message.touch()
+            self._filed(user_id, message, destination)
             return message
 
     def delete_message(self, user_id: str, message_id: str) -> None:

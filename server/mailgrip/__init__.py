@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
@@ -47,6 +47,10 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
     from .services import init_services
 
     init_services(app, settings)
+
+    from .worker.queue import init_queue
+
+    init_queue(app, settings)
 
     from . import models  # noqa: F401  (registers every table with the metadata)
     from .extensions import babel, csrf, migrate, select_locale
@@ -65,3 +69,12 @@ def create_app(settings: Settings | None = None, instance_path: str | None = Non
     app.cli.add_command(sync)
     app.cli.add_command(worker)
     return app
+
+
+def _engine_options(database_url: str) -> dict:
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        # Jobs and requests write from several threads; a writer waits this many seconds for
+        # SQLite's database-wide write lock (Python's default is 5) before "database is locked".
+        options["connect_args"] = {"timeout": 30}
+    return options

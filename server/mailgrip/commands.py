@@ -44,12 +44,8 @@ def sync() -> None:
 @click.command()
 @with_appcontext
 def worker() -> None:
-    """Run background jobs in the foreground until interrupted (periodic Sent Items sync)."""
-    from .settings import current_settings
-    from .worker.periodic import PeriodicSync
+    """Run background jobs until interrupted: notifications, syncs, subscription renewal."""
+    from .worker.consumer import run_consumer
 
-    loop = PeriodicSync(current_app._get_current_object(), current_settings().sync_interval)
-    try:
-        loop.run_forever()
-    except KeyboardInterrupt:
-        click.echo("Worker stopped.")
+    run_consumer(current_app._get_current_object())
+    click.echo("Worker stopped.")

@@ -265,10 +265,39 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("http_timeout", _parse_float, 10.0, "Timeout of every outgoing HTTP call, in seconds."),
     Setting(
-        "sync_interval",
+        "redis_url",
+        _parse_str,
+        "",
+        "Redis URL of the job queue and the rate limits, such as `redis://127.0.0.1:6379/0`. "
+        "Default: a SQLite queue in `instance/jobs.sqlite3`, which only processes on this "
+        "machine can share, and rate limits in each process's memory.",
+        secret=True,
+    ),
+    Setting(
+        "queue_name",
+        _parse_str,
+        "mailgrip",
+        "Name of the job queue; web and worker processes of one deployment must use the same.",
+    ),
+    Setting(
+        "worker_threads",
+        _parse_int,
+        4,
+        "Threads of the job consumer (`mailgrip worker`, and inside `mailgrip demo`).",
+    ),
+    Setting(
+        "subscription_lifetime_minutes",
+        _parse_int,
+        4230,
+        "Lifetime requested for each change-notification subscription, in minutes; at most "
+        "the maximum that Graph allows for Outlook messages (4230 minutes when documented).",
+    ),
+    Setting(
+        "delta_fallback_minutes",
         _parse_float,
-        10.0,
-        "Seconds between Sent Items syncs of the in-process worker (`mailgrip demo`).",
+        15.0,
+        "Minutes without a change notification or sync after which a mailbox is polled by "
+        "delta sync. Mailboxes without a working subscription are polled every minute.",
     ),
     Setting(
         "trace_budget_requests",
@@ -380,13 +409,6 @@ SETTINGS: tuple[Setting, ...] = (
         "served by Mailgrip, for offline use and tests).",
     ),
     Setting("log_level", _parse_str, "INFO", "Root log level."),
-    Setting(
-        "redis_url",
-        _parse_str,
-        "",
-        "Redis URL (`redis://host:6379/0`) shared by the processes of one deployment. Rate "
-        "limits are kept there when it is set, else in each process's memory.",
-    ),
     Setting(
         "rate_limit_key_prefix",
         _parse_str,
@@ -523,6 +545,7 @@ class Settings:
             _check_production(values, environ)
         _check_choice(values, "send_mode", ("PromptUser", "SoftBlock", "Block"))
         _check_choice(values, "outage_policy", ("refuse", "send_untracked"))
+        _check_job_settings(values)
         if not values["secret_key"]:
             values["secret_key"] = _read_or_create_secret(instance / "secret_key")
         if not values["database_url"]:
@@ -628,6 +651,31 @@ def _check_smtp(values: dict[str, Any]) -> None:
         )
     if values["smtp_password"] and not values["smtp_username"]:
         raise ConfigError("MAILGRIP_SMTP_PASSWORD is set but MAILGRIP_SMTP_USERNAME is empty.")
+
+
+def _check_job_settings(values: dict[str, Any]) -> None:
+    """Reject job settings that would stop the consumer or the subscriptions from working."""
+    if values["worker_threads"] < 1:
+        raise ConfigError(
+            f"MAILGRIP_WORKER_THREADS={values['worker_threads']} is invalid; use 1 or more."
+        )
+    if values["subscription_lifetime_minutes"] < 2:
+        raise ConfigError(
+            f"MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES={values['subscription_lifetime_minutes']} "
+            "is invalid; use 2 or more, and at most what Graph allows (4230)."
+        )
+    if values["delta_fallback_minutes"] < 0:
+        raise ConfigError(
+            f"MAILGRIP_DELTA_FALLBACK_MINUTES={values['delta_fallback_minutes']} is invalid; "
+            "use 0 or more."
+        )
+    if values["redis_url"] and not values["redis_url"].startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ConfigError(
+            "MAILGRIP_REDIS_URL is not a Redis URL; use redis://host:6379/0, rediss:// for "
+            "TLS, or unix:///path/to/socket."
+        )
 
 
 def _require(values: dict[str, Any], attributes: tuple[str, ...]) -> None:

@@ -8,13 +8,12 @@ import pytest
 from delivery_control import (
     configure_trace,
     raw_message,
+    run_worker_round,
     set_outcome,
     tracking_by_internet_message_id,
 )
 from emulator_control import post_message
 from playwright.sync_api import expect
-
-from mailgrip.worker.periodic import run_sync_once
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +39,7 @@ def test_pane_shows_received_words(page, client, app, live_server, emulator, ali
     sent = post_message(
         emulator, alice.address, "send-from-outlook", raw_message("Figures", list(EXPECTED))
     )
-    run_sync_once(app)
+    run_worker_round(app)
     tracking = tracking_by_internet_message_id(client, alice_headers, sent["internetMessageId"])
     ids = {item["address"]: item["id"] for item in tracking["recipients"]}
 

@@ -1,7 +1,7 @@
 """End to end: a message sent through the emulator gets a delivery state for every recipient.
 
-The periodic worker's round (sync, message trace poll, delivery report scan) runs as
-``mailgrip worker`` runs it, and the states are read through the task-pane API.
+The worker's jobs (sync, message trace poll, delivery report scan) run once in order, and the
+states are read through the task-pane API.
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 from delivery_control import (
     configure_trace,
     raw_message,
+    run_worker_round,
     set_outcome,
     tracking_by_internet_message_id,
 )
 from emulator_control import post_message
-
-from mailgrip.worker.periodic import run_sync_once
 
 TO = [
     "bob@fabrikam.example",
@@ -77,7 +76,7 @@ def test_delivery_state_for_every_recipient(client, app, emulator, alice, alice_
         emulator, alice.address, "send-from-outlook", raw_message("Figures", TO, CC)
     )
 
-    run_sync_once(app)
+    run_worker_round(app)
 
     found = tracking_by_internet_message_id(client, alice_headers, sent["internetMessageId"])
     received = {item["address"]: item["received"] for item in found["recipients"]}
@@ -96,7 +95,7 @@ def test_unknown_until_a_source_reports(client, app, emulator, alice, alice_head
         emulator, alice.address, "send-from-outlook", raw_message("Fresh", ["bob@fabrikam.example"])
     )
 
-    run_sync_once(app)
+    run_worker_round(app)
 
     found = tracking_by_internet_message_id(client, alice_headers, sent["internetMessageId"])
     assert found["recipients"][0]["received"] == {

@@ -83,6 +83,13 @@ def test_demo_prints_working_urls(tmp_path: Path):
         ).json()
         assert len(listed["value"]) == 2
         assert all(m["hasShare"] for m in listed["value"])
+        # Alice's Sent Items are subscribed to change notifications at the emulator.
+        emulator_url = re.search(r"listed as JSON at (https://\S+)/_emulator/outbox", output)
+        ca_path = re.search(r"curl --cacert (\S+)", output).group(1)
+        subscriptions = requests.get(
+            f"{emulator_url.group(1)}/_emulator/subscriptions", verify=ca_path, timeout=10
+        ).json()["value"]
+        assert [s["expired"] for s in subscriptions] == [False]
 
         # A second demo on the same port must leave the running one and its files alone.
         second = subprocess.run(

@@ -62,10 +62,10 @@ def test_rejected_item_skips_only_itself(app, emulator, alice, monkeypatch):
 
     # A statement the database rejects, run for one item, represents any row the database
     # refuses; the failure and the rollback to the savepoint are the database's own.
-    def upsert_or_fail(mailbox, item, graph, settings):
+    def upsert_or_fail(mailbox, item, graph, settings, *args):
         if item.get("subject") == "Poison":
             db.session.execute(sa.text("SELECT * FROM no_such_table"))
-        return real_upsert(mailbox, item, graph, settings)
+        return real_upsert(mailbox, item, graph, settings, *args)
 
     monkeypatch.setattr(sync_module, "upsert_message", upsert_or_fail)
 

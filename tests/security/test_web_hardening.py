@@ -22,8 +22,9 @@ FOREIGN_ORIGIN = "https://attacker.example"
 # Blueprints and views that take no form, with the reason: the API authenticates with bearer
 # tokens, which a browser never sends on its own; the admin blueprint checks CSRF itself, after
 # its admin check, so that others learn nothing about it; the demo sign-in accepts only JSON
-# from Mailgrip's own origin.
-CSRF_EXEMPT_BLUEPRINTS = {"api", "admin"}
+# from Mailgrip's own origin; Graph posts change notifications without cookies, and their
+# clientState authenticates them.
+CSRF_EXEMPT_BLUEPRINTS = {"api", "admin", "webhooks"}
 CSRF_EXEMPT = {"taskpane.signin"}
 
 

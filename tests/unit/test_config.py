@@ -39,6 +39,14 @@ def test_production_names_missing_secrets(tmp_path):
         ("MAILGRIP_MAX_UPLOAD_BYTES", "10MB", "MAILGRIP_MAX_UPLOAD_BYTES='10MB' is not a whole"),
         ("MAILGRIP_HTTP_TIMEOUT", "soon", "MAILGRIP_HTTP_TIMEOUT='soon' is not a number"),
         ("MAILGRIP_ENV", "staging", "MAILGRIP_ENV='staging' is not valid"),
+        ("MAILGRIP_WORKER_THREADS", "0", "MAILGRIP_WORKER_THREADS=0 is invalid"),
+        (
+            "MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES",
+            "1",
+            "MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES=1 is invalid",
+        ),
+        ("MAILGRIP_DELTA_FALLBACK_MINUTES", "-1", "MAILGRIP_DELTA_FALLBACK_MINUTES=-1.0 is"),
+        ("MAILGRIP_REDIS_URL", "127.0.0.1:6379", "MAILGRIP_REDIS_URL is not a Redis URL"),
     ],
 )
 def test_invalid_value_names_variable(tmp_path, variable, value, expected):
@@ -135,17 +143,25 @@ def test_secret_settings_listed():
         "MAILGRIP_CLIENT_SECRET",
         "MAILGRIP_CLIENT_CERTIFICATE_KEY",
         "MAILGRIP_SMTP_PASSWORD",
+        "MAILGRIP_REDIS_URL",
     }
+
+
+def _secret_sample(setting) -> str:
+    """Return a valid value for a secret setting; a Redis URL carries its password."""
+    if setting.variable == "MAILGRIP_REDIS_URL":
+        return "redis://:value-from-a-file@127.0.0.1:6379/0"
+    return "value-from-a-file-" + "x" * 40
 
 
 @pytest.mark.parametrize("setting", SECRET_SETTINGS, ids=lambda setting: setting.variable)
 def test_secret_read_from_file(tmp_path, setting):
     secret_file = tmp_path / "secret.txt"
-    secret_file.write_text("value-from-a-file-" + "x" * 40 + "\n")
+    secret_file.write_text(_secret_sample(setting) + "\n")
 
     settings = Settings.from_env(tmp_path, {f"{setting.variable}_FILE": str(secret_file)})
 
-    assert getattr(settings, setting.attribute) == "value-from-a-file-" + "x" * 40
+    assert getattr(settings, setting.attribute) == _secret_sample(setting)
 
 
 @pytest.mark.parametrize("setting", SECRET_SETTINGS, ids=lambda setting: setting.variable)

@@ -15,13 +15,21 @@ from pathlib import Path
 
 import click
 import requests
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from .. import create_app
 from ..config import Settings
+from ..db import db
 from ..devcerts import DevCertificates
+from ..graph.client import GraphError
 from ..http import TimeoutSession
-from ..worker.periodic import PeriodicSync, run_sync_once
+from ..mirror.models import Mailbox
+from ..mirror.subscriptions import ensure_subscription
+from ..mirror.sync import sync_all
+from ..services import services
+from ..settings import current_settings
+from ..worker.consumer import start_consumer
 from .messages import DEMO_MESSAGES, SENDER, build_demo_message
 
 log = logging.getLogger(__name__)
@@ -80,10 +88,9 @@ def run_demo(
     emulator.create_user(DEMO_ADMIN[1], DEMO_ADMIN[0], admin_password)
     emulator.set_app_roles(DEMO_ADMIN[1], [app.extensions["mailgrip.settings"].admin_role])
     links = _send_demo_messages(emulator)
-    run_sync_once(app)
-
-    sync = PeriodicSync(app, app.extensions["mailgrip.settings"].sync_interval)
-    sync.start()
+    _mirror_now(app)
+    # From here on, the emulator's change notifications reach the jobs of this consumer.
+    consumer = start_consumer(app)
     stop = threading.Event()
     outbox = threading.Thread(target=_print_new_codes, args=(emulator, stop), daemon=True)
     outbox.start()
@@ -96,7 +103,7 @@ def run_demo(
         pass
     click.echo("\nStopping…")
     stop.set()
-    sync.stop()
+    consumer.stop(graceful=True)
     server.shutdown()
     emulator.stop()
     click.echo("Stopped.")
@@ -166,7 +173,6 @@ def emulator_environ(emulator, storage_dir: Path, public_url: str) -> dict[str, 
 def _demo_environ(emulator, folder: Path, public_url: str) -> dict[str, str]:
     return {
         **emulator_environ(emulator, folder / "files", public_url),
-        "MAILGRIP_SYNC_INTERVAL": os.environ.get("MAILGRIP_SYNC_INTERVAL", "5"),
         "MAILGRIP_LOG_LEVEL": os.environ.get("MAILGRIP_LOG_LEVEL", "WARNING"),
     }
 
@@ -177,6 +183,18 @@ def _migrate(app) -> None:
     Path(app.extensions["mailgrip.settings"].storage_dir).mkdir(parents=True, exist_ok=True)
     with app.app_context():
         upgrade()
+
+
+def _mirror_now(app) -> None:
+    """Subscribe every mailbox to change notifications and sync it, before the URLs print."""
+    with app.app_context():
+        graph, settings = services().graph, current_settings()
+        for mailbox in db.session.scalars(sa.select(Mailbox)):
+            try:
+                ensure_subscription(mailbox, graph, settings)
+            except GraphError as error:
+                log.warning("Mailbox %s: subscription failed: %s", mailbox.id, error)
+        sync_all(graph, settings)
 
 
 def _send_demo_messages(emulator) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import requests
 
 from ..errors import MailgripError
+from .concurrency import MailboxLimiter
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class GraphError(MailgripError):
         http_status: int | None = None,
         graph_code: str = "",
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(
             message, graph_status=http_status, graph_code=graph_code, request_id=request_id
@@ -38,6 +40,12 @@ class GraphError(MailgripError):
         self.http_status = http_status
         self.graph_code = graph_code
         self.request_id = request_id
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """Whether the call may succeed later: Graph throttled it (429) or was unavailable (503)."""
+        return self.http_status in (429, 503)
 
     @classmethod
     def from_response(cls, response: requests.Response) -> GraphError:
@@ -53,6 +61,7 @@ class GraphError(MailgripError):
             http_status=response.status_code,
             graph_code=graph_code,
             request_id=response.headers.get("request-id"),
+            retry_after=_retry_after_header(response),
         )
 
 
@@ -61,6 +70,10 @@ class GraphUnavailable(GraphError):
 
     code = "graph_unavailable"
 
+    @property
+    def transient(self) -> bool:
+        return True
+
 
 def _path(url: str) -> str:
     """Return the URL without its query, which may carry delta and skip tokens."""
@@ -68,7 +81,11 @@ def _path(url: str) -> str:
 
 
 class GraphClient:
-    """Client for Graph with an app-only token. Every request prefers immutable ids."""
+    """Client for Graph with an app-only token. Every request prefers immutable ids.
+
+    At most ``MAX_CONCURRENT_PER_MAILBOX`` requests to one mailbox are in flight at a time
+    across the threads that share this client. A retry waits without holding a slot.
+    """
 
     def __init__(
         self,
@@ -81,6 +98,7 @@ class GraphClient:
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._sleep = sleep
+        self._limiter = MailboxLimiter()
 
     def url(self, path: str) -> str:
         return path if path.startswith("https://") else f"{self._base_url}/{path.lstrip('/')}"
@@ -113,9 +131,10 @@ class GraphClient:
                 **merged,
             }
             try:
-                response = self._session.request(
-                    method, url, params=params, json=json, headers=request_headers
-                )
+                with self._limiter.slot(url):
+                    response = self._session.request(
+                        method, url, params=params, json=json, headers=request_headers
+                    )
             except requests.RequestException as error:
                 raise GraphUnavailable(f"Graph {method} {_path(url)} failed: {error}") from error
             if response.status_code not in (429, 503) or attempt == max_attempts:
@@ -158,10 +177,18 @@ class GraphClient:
         )
 
 
-def _retry_delay(response: requests.Response, attempt: int) -> float:
-    retry_after = response.headers.get("Retry-After", "")
+def _retry_after_header(response: requests.Response) -> float | None:
+    """Return ``Retry-After`` in seconds, capped, or None when absent or not a number."""
     try:
-        return min(float(retry_after), MAX_RETRY_AFTER_SECONDS)
+        seconds = float(response.headers.get("Retry-After", ""))
     except ValueError:
-        # Exponential backoff with full jitter when Graph gives no Retry-After.
-        return random.uniform(0, min(2**attempt, MAX_RETRY_AFTER_SECONDS))
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _retry_delay(response: requests.Response, attempt: int) -> float:
+    retry_after = _retry_after_header(response)
+    if retry_after is not None:
+        return retry_after
+    # Exponential backoff with full jitter when Graph gives no Retry-After.
+    return random.uniform(0, min(2**attempt, MAX_RETRY_AFTER_SECONDS))

@@ -28,8 +28,12 @@ class Mailbox(db.Model):
     address: Mapped[str] = mapped_column(sa.String(MAX_ADDRESS), index=True)
     display_name: Mapped[str] = mapped_column(sa.String(MAX_DISPLAY_NAME), default="")
     delta_link: Mapped[str | None] = mapped_column(sa.Text)
-    subscription_id: Mapped[str | None] = mapped_column(sa.String(128))
+    subscription_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     subscription_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the subscription's clientState, which Graph echoes in every notification.
+    subscription_client_state_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    subscription_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_notification_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sync_error: Mapped[str | None] = mapped_column(sa.Text)
     # Inbox messages received at or after this time have not been checked for delivery reports.

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..config import Settings
 from ..db import db, utcnow
@@ -148,6 +148,7 @@ def _apply_item(
     graph: GraphClient,
     settings: Settings,
     result: SyncResult,
+    in_sent_items: bool = True,
 ) -> None:
     """Apply one change in a savepoint, so that an item the database rejects skips only itself.
 
@@ -155,13 +156,12 @@ def _apply_item(
     kept in the mailbox's ``last_sync_error``.
     """
     try:
-        with db.session.begin_nested():
-            if "@removed" in item:
-                result.removed += _mark_removed(mailbox, item["id"])
-            elif upsert_message(mailbox, item, graph, settings):
-                result.created += 1
-            else:
-                result.updated += 1
+        try:
+            _apply_in_savepoint(mailbox, item, graph, settings, result, in_sent_items)
+        except IntegrityError:
+            # A notification job mirrored the same message at the same moment; the second
+            # attempt finds its row and updates it.
+            _apply_in_savepoint(mailbox, item, graph, settings, result, in_sent_items)
     except SQLAlchemyError as error:
         log.error(
             "Mailbox %s: sent item %s could not be mirrored: %s",
@@ -170,6 +170,60 @@ def _apply_item(
             type(error).__name__,
         )
         result.failed.append(str(item.get("id")))
+
+
+def _apply_in_savepoint(
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    result: SyncResult,
+    in_sent_items: bool,
+) -> None:
+    mailbox_id = mailbox.id  # read before the savepoint: see _lock_mailbox
+    with db.session.begin_nested():
+        _lock_mailbox(mailbox_id)
+        if "@removed" in item:
+            result.removed += _mark_removed(mailbox, item["id"])
+        elif upsert_message(mailbox, item, graph, settings, in_sent_items):
+            result.created += 1
+        else:
+            result.updated += 1
+
+
+def _lock_mailbox(mailbox_id: int) -> None:
+    """Make jobs that mirror into one mailbox take turns until the transaction ends.
+
+    A delta sync and notification jobs can mirror the same message at once. An UPDATE that
+    changes nothing locks the mailbox's row on PostgreSQL. On SQLite it takes the database's
+    write lock as the transaction's first statement: a transaction that read first and then
+    wrote could deadlock with another writer, and SQLite fails one of them at once with
+    "database is locked" instead of waiting.
+    """
+    db.session.execute(
+        sa.update(Mailbox)
+        .where(Mailbox.id == mailbox_id)
+        .values(id=Mailbox.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mirror_item(
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    in_sent_items: bool,
+) -> SyncResult:
+    """Mirror one sent item read outside a delta round, such as after a change notification.
+
+    :param in_sent_items: whether the item is still in Sent Items; it may have moved since.
+    :return: the counts of the change, with the item's id in ``failed`` if it was skipped.
+    """
+    result = SyncResult(mailbox_id=mailbox.id)
+    _apply_item(mailbox, item, graph, settings, result, in_sent_items)
+    db.session.commit()
+    return result
 
 
 def _failure_summary(result: SyncResult) -> str | None:
@@ -181,10 +235,15 @@ def _failure_summary(result: SyncResult) -> str | None:
 
 
 def upsert_message(
-    mailbox: Mailbox, item: dict[str, Any], graph: GraphClient, settings: Settings
+    mailbox: Mailbox,
+    item: dict[str, Any],
+    graph: GraphClient,
+    settings: Settings,
+    in_sent_items: bool = True,
 ) -> bool:
     """Create or update the mirror of one sent item.
 
+    :param in_sent_items: False for a sent item found in another folder.
     :return: whether the message is new.
     """
     message = db.session.scalar(
@@ -204,7 +263,7 @@ def upsert_message(
     sender = item.get("from") or item.get("sender")
     if sender:
         message.sender_address = _bounded_address(sender.get("emailAddress", {}).get("address"))
-    message.in_sent_items = True
+    message.in_sent_items = in_sent_items
     _merge_recipients(message, item)
 
     if message.share_id is None:

@@ -1,4 +1,5 @@
-"""HTTP surfaces: API, recipient portal, tracking image, task pane, add-in, admin, health."""
+"""HTTP surfaces: API, recipient portal, tracking image, task pane, add-in, admin, health
+and Graph webhooks."""
 
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ def register_web(app: Flask) -> None:
         taskpane,
         taskpane_dialog,
         taskpane_libraries,
+        webhooks,
     )
 
     # The API authenticates with bearer tokens, which a browser never sends on its own, so
     # cross-site request forgery does not apply to it. Every form elsewhere has a CSRF token.
     csrf.exempt(api.bp)
+    # Graph posts notifications without cookies; clientState authenticates them instead.
+    csrf.exempt(webhooks.bp)
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
@@ -39,6 +43,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(taskpane_libraries.bp)
     app.register_blueprint(taskpane_dialog.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(webhooks.bp)
 
     from .proxy import apply_proxy_fix
     from .rate_limits import init_rate_limits

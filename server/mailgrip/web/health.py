@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import tempfile
 from pathlib import Path
 
+import redis
 import sqlalchemy as sa
 from flask import Blueprint
 
 from ..db import db
 from ..settings import current_settings
+from ..worker.queue import current_queue
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +28,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Report whether the database and the file store are reachable.
-
-    NOTE: background jobs run in the worker process without a queue, so there is no queue to
-    check until one is introduced.
+    """Report whether the database, the file store and the job queue are reachable.
 
     :return: 200 when every check passes, 503 with the failed checks otherwise.
     """
@@ -41,8 +41,18 @@ def readyz():
         checks["database"] = "unreachable"
     storage = Path(current_settings().storage_dir)
     checks["storage"] = "ok" if _writable(storage) else "unreachable"
+    checks["queue"] = "ok" if _queue_reachable() else "unreachable"
     ready = all(value == "ok" for value in checks.values())
     return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+def _queue_reachable() -> bool:
+    try:
+        current_queue().huey.pending_count()
+    except (redis.RedisError, sqlite3.Error, OSError) as error:
+        log.warning("Readiness: job queue unreachable: %s", error)
+        return False
+    return True
 
 
 def _writable(folder: Path) -> bool:

@@ -1,1 +1,1 @@
-"""Background jobs: for now a periodic Sent Items sync, in-process or as `mailgrip worker`."""
+"""Background jobs on a Huey queue: change notifications, delta syncs, subscriptions."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,10 @@ from ...identity.tokens import Caller
 from ...mirror.models import MAX_ADDRESS, MAX_DISPLAY_NAME, Mailbox
 from ...services import services
 from ...text import remove_control_characters
+from ...worker import tasks
+from ...worker.queue import current_queue
+
+log = logging.getLogger(__name__)
 
 
 def require_caller(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,9 +65,22 @@ def mailbox_for(caller: Caller) -> Mailbox:
         except IntegrityError:
             # The user's first two requests arrived together and the other one won.
             db.session.rollback()
-            mailbox = db.session.scalars(
+            return db.session.scalars(
                 sa.select(Mailbox).where(
                     Mailbox.tenant_id == caller.tenant_id, Mailbox.object_id == caller.object_id
                 )
             ).one()
+        _start_mirroring(mailbox)
     return mailbox
+
+
+def _start_mirroring(mailbox: Mailbox) -> None:
+    """Queue the new mailbox's subscription and first sync; the periodic jobs catch up if the
+    queue is unreachable now."""
+    queue = current_queue()
+    try:
+        queue.enqueue(tasks.renew_subscription, mailbox.id)
+        queue.enqueue(tasks.sync_mailbox, mailbox.id)
+    except Exception:
+        # A boundary: the caller's request must not fail because the queue is down.
+        log.exception("Mailbox %s: queueing its first sync failed", mailbox.id)

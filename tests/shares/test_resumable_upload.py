@@ -1,9 +1,11 @@
-"""Draft shares and resumable uploads: chunks, resuming, completion, removal and ownership."""
+"""Draft shares and resumable uploads: chunks, resuming, completion, removal, ownership, races."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
@@ -377,3 +379,104 @@ def test_chunked_body_needs_length(live_server, app, alice_headers):
 
     assert response.status_code == 400
     assert "Content-Length: 4" in response.json()["message"]
+
+
+def _link_message(share_id: str) -> None:
+    share = db.session.get(Share, share_id)
+    make_message(db.session.get(Mailbox, share.owner_mailbox_id), share=share)
+
+
+def test_chunk_after_send_conflicts(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "late.bin", 4).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"ab", 0, 4)
+    _link_message(share["id"])
+
+    response = _put(live_server, alice_headers, share["id"], upload["id"], b"cd", 2, 4)
+
+    assert response.status_code == 409
+    assert "already sent" in response.json()["message"]
+    db.session.expire_all()
+    assert db.session.get(Share, share["id"]).files == []
+    assert db.session.get(Upload, upload["id"]).file_id is None
+
+
+def test_concurrent_same_names_all_complete(live_server, app, alice_headers):
+    # Outlook names every pasted picture image.png, and the uploads may finish together.
+    count = 6
+    data = secrets.token_bytes(100_000)
+    share = _draft(live_server, alice_headers)
+    uploads = [
+        _start(live_server, alice_headers, share["id"], "image.png", len(data)).json()
+        for _ in range(count)
+    ]
+    for upload in uploads:
+        _put(live_server, alice_headers, share["id"], upload["id"], data[:50_000], 0, len(data))
+    barrier = threading.Barrier(count)
+    responses: dict[int, requests.Response] = {}
+
+    def finish(upload_id: int) -> None:
+        barrier.wait()
+        responses[upload_id] = _put(
+            live_server, alice_headers, share["id"], upload_id, data[50_000:], 50_000, len(data)
+        )
+
+    threads = [threading.Thread(target=finish, args=(upload["id"],)) for upload in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(response.status_code for response in responses.values())
+    assert statuses == [200] * count, [r.text for r in responses.values()]
+    names = sorted(response.json()["file"]["name"] for response in responses.values())
+    assert names == ["image (1).png", "image (2).png", "image (3).png", "image (4).png",
+                     "image (5).png", "image.png"]  # fmt: skip
+    digest = hashlib.sha256(data).hexdigest()
+    assert {response.json()["file"]["sha256"] for response in responses.values()} == {digest}
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_upload_id_out_of_range_rejected(live_server, app, alice_headers, method):
+    # An id past the database's integer range names no upload; it once reached the database.
+    share = _draft(live_server, alice_headers)
+
+    response = requests.request(
+        method,
+        f"{live_server.url}/api/shares/{share['id']}/uploads/99999999999999999999999",
+        data=b"x",
+        headers={**alice_headers, "Content-Range": "bytes 0-0/1"},
+        timeout=30,
+    )
+
+    # Werkzeug returns 405 for PUT and DELETE here, because another method's rule has the path.
+    expected = 404 if method == "get" else 405
+    assert response.status_code == expected
+
+
+def test_remove_downloaded_file_conflicts(live_server, app, alice_headers):
+    # A draft share's link works before the message is sent, so its files can be downloaded.
+    share = _draft(live_server, alice_headers, verification="none")
+    upload = _start(live_server, alice_headers, share["id"], "a.txt", 3).json()
+    file_id = _put(live_server, alice_headers, share["id"], upload["id"], b"abc", 0, 3).json()[
+        "file"
+    ]["id"]
+    portal = requests.Session()
+    page = portal.get(share["link"], timeout=30)
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    download = portal.post(
+        f"{share['link']}/files/{file_id}", data={"csrf_token": csrf_token}, timeout=30
+    )
+    assert download.content == b"abc"
+
+    response = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert response.status_code == 409
+    assert "'a.txt'" in response.json()["message"]
+    db.session.expire_all()
+    assert db.session.get(File, file_id) is not None
+    assert db.session.get(Upload, upload["id"]) is not None

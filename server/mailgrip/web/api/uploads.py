@@ -70,7 +70,7 @@ def post_upload(share_id: str):
     return upload_json(upload, storage), 201
 
 
-@bp.get("/shares/<share_id>/uploads/<int:upload_id>")
+@bp.get("/shares/<share_id>/uploads/<id:upload_id>")
 @require_caller
 def get_upload(share_id: str, upload_id: int):
     """Return how many bytes of an upload the server has, to resume after a failure.
@@ -81,14 +81,15 @@ def get_upload(share_id: str, upload_id: int):
     return upload_json(upload, current_storage())
 
 
-@bp.put("/shares/<share_id>/uploads/<int:upload_id>")
+@bp.put("/shares/<share_id>/uploads/<id:upload_id>")
 @require_caller
 def put_chunk(share_id: str, upload_id: int):
     """Append the body as the chunk that ``Content-Range`` names.
 
     :raise 400: a missing or malformed Content-Range, or a body of another length.
     :raise 404: no such upload in the caller's share.
-    :raise 409: the chunk does not start at ``receivedBytes``, which the error detail contains.
+    :raise 409: the share was already sent, or the chunk does not start at ``receivedBytes``,
+        which the error detail contains.
     """
     upload = owned_upload(g.mailbox, share_id, upload_id)
     chunk = parse_content_range(request.headers.get("Content-Range"), upload)
@@ -98,13 +99,13 @@ def put_chunk(share_id: str, upload_id: int):
     return upload_json(upload, storage)
 
 
-@bp.delete("/shares/<share_id>/uploads/<int:upload_id>")
+@bp.delete("/shares/<share_id>/uploads/<id:upload_id>")
 @require_caller
 def delete_upload(share_id: str, upload_id: int):
     """Remove an upload and its file, when the user removes the attachment before sending.
 
     :raise 404: no such upload in the caller's share.
-    :raise 409: the share was already sent.
+    :raise 409: the share was already sent, or its file was downloaded or blocked.
     """
     upload = owned_upload(g.mailbox, share_id, upload_id)
     cancel_upload(upload)

@@ -12,6 +12,7 @@ import pytest
 import requests
 from builders import make_message
 
+from mailgrip.config import Settings
 from mailgrip.db import db
 from mailgrip.mirror.models import Mailbox
 from mailgrip.shares.models import File, Share, Upload
@@ -480,3 +481,17 @@ def test_remove_downloaded_file_conflicts(live_server, app, alice_headers):
     db.session.expire_all()
     assert db.session.get(File, file_id) is not None
     assert db.session.get(Upload, upload["id"]) is not None
+
+
+def test_start_rejects_file_over_count(live_server, app, alice_headers):
+    settings = app.extensions["mailgrip.settings"]
+    app.extensions["mailgrip.settings"] = Settings({**settings.values, "max_files_per_share": 2})
+    share = _draft(live_server, alice_headers)
+    try:
+        started = [_start(live_server, alice_headers, share["id"], "a.bin", 1) for _ in range(3)]
+    finally:
+        app.extensions["mailgrip.settings"] = settings
+
+    assert [response.status_code for response in started] == [201, 201, 409]
+    assert "2 files" in started[2].json()["message"]
+    assert started[2].json()["detail"]["limit"] == 2

@@ -81,17 +81,30 @@ def start_upload(
     content_type: object,
     limit: int,
     storage: Storage,
+    max_files: int,
 ) -> Upload:
     """Add an upload of ``size`` bytes to ``share``; the caller commits.
 
     An empty file has no chunk that could complete it, so it is complete at once.
 
     :param limit: the largest file accepted, in bytes.
+    :param max_files: the most uploads, complete or not, that the share may have.
     :raise BadRequest: a value is missing or invalid.
-    :raise Conflict: the share was already sent.
+    :raise Conflict: the share was already sent, or has ``max_files`` uploads.
     :raise PayloadTooLarge: ``size`` is larger than ``limit``.
     """
     _check_not_sent(share)
+    # NOTE: two uploads started at the same moment may both pass this count.
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Upload).where(Upload.share_id == share.id)
+    )
+    if count >= max_files:
+        raise Conflict(
+            f"Share {share.id} already has {count} files, and the limit is {max_files} files "
+            "per share. Send the other files in another message, or ask an administrator to "
+            "raise MAILGRIP_MAX_FILES_PER_SHARE.",
+            limit=max_files,
+        )
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("Send the file's name as a non-empty string in 'name'.", field="name")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:

@@ -52,19 +52,21 @@ def post_upload(share_id: str):
 
     :raise 400: a missing or invalid value.
     :raise 404: no such share among the caller's.
-    :raise 409: the share was already sent.
+    :raise 409: the share was already sent, or has ``MAILGRIP_MAX_FILES_PER_SHARE`` uploads.
     :raise 413: ``size`` is larger than ``MAILGRIP_MAX_UPLOAD_BYTES``.
     """
     share = owned_share(g.mailbox, share_id)
     body = _json_object()
     storage = current_storage()
+    settings = current_settings()
     upload = start_upload(
         share,
         body.get("name"),
         body.get("size"),
         body.get("contentType"),
-        current_settings().max_upload_bytes,
+        settings.max_upload_bytes,
         storage,
+        settings.max_files_per_share,
     )
     db.session.commit()
     return upload_json(upload, storage), 201

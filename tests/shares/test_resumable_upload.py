@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 import re
 import secrets
 import threading
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -495,3 +499,36 @@ def test_start_rejects_file_over_count(live_server, app, alice_headers):
     assert [response.status_code for response in started] == [201, 201, 409]
     assert "2 files" in started[2].json()["message"]
     assert started[2].json()["detail"]["limit"] == 2
+
+
+@pytest.mark.parametrize("size", [200_000, 300_000])
+def test_delete_during_chunk_not_found(live_server, app, alice_headers, size):
+    # The chunk is the last one of a 200 kB file, or the first of a 300 kB one.
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", size).json()
+    address = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.putrequest("PUT", f"/api/shares/{share['id']}/uploads/{upload['id']}")
+    connection.putheader("Authorization", alice_headers["Authorization"])
+    connection.putheader("Content-Range", f"bytes 0-199999/{size}")
+    connection.putheader("Content-Length", "200000")
+    connection.endheaders()
+    connection.send(b"x" * 100_000)
+    time.sleep(0.5)  # lets the server start appending before the removal; not a timing check
+
+    deleted = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+    connection.send(b"x" * 100_000)
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+
+    assert deleted.status_code == 204
+    assert response.status == 404
+    assert f"Upload {upload['id']} was removed" in body["message"]
+    db.session.expire_all()
+    assert db.session.get(Share, share["id"]).files == []
+    assert _stored_paths(app) == []

@@ -25,7 +25,7 @@ from ..tracking.models import Event
 from .models import File, Share, Upload
 from .names import clean_name, unique_names
 from .service import linked_message
-from .storage import OffsetMismatch, Storage, new_key
+from .storage import OffsetMismatch, Storage, StoredObjectMissing, new_key
 from .uploads import normalize_content_type
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,7 @@ def receive_chunk(
     :raise Conflict: the share was already sent, the chunk does not start at the number of
         bytes received, or the upload is already complete. ``receivedBytes`` in the detail is
         where to continue.
+    :raise NotFound: the upload was removed while the chunk arrived.
     """
     _check_not_sent(upload.share)
     if content_length is None:
@@ -210,6 +211,11 @@ def receive_chunk(
             f"has {received} bytes of upload {upload.id}; continue from there.",
             receivedBytes=received,
         ) from None
+    # A removal committed while the body arrived has unlinked the partial object, or this
+    # append has created a new one, so the bytes are discarded instead of completing.
+    if db.session.scalar(sa.select(Upload.id).where(Upload.id == upload.id)) is None:
+        storage.delete_partial(upload.storage_key)
+        raise _removed_while_receiving(upload)
     if received == upload.size:
         _complete(upload, storage)
     return upload
@@ -219,8 +225,12 @@ def _complete(upload: Upload, storage: Storage) -> None:
     """Turn the received bytes into a file of the share, named uniquely within it.
 
     :raise Conflict: no free name was found in ``MAX_NAMING_ATTEMPTS`` attempts.
+    :raise NotFound: the upload was removed, with its partial object, meanwhile.
     """
-    stored = storage.finish_partial(upload.storage_key)
+    try:
+        stored = storage.finish_partial(upload.storage_key)
+    except StoredObjectMissing:
+        raise _removed_while_receiving(upload) from None
     for _attempt in range(MAX_NAMING_ATTEMPTS):
         existing_names = list(
             db.session.scalars(
@@ -254,6 +264,14 @@ def _complete(upload: Upload, storage: Storage) -> None:
     raise Conflict(
         f"Upload {upload.id} could not be named in share {upload.share_id} because other "
         "uploads kept taking its name; start a new upload of the file."
+    )
+
+
+def _removed_while_receiving(upload: Upload) -> NotFound:
+    log.info("Upload %s was removed while a chunk arrived; the chunk is discarded", upload.id)
+    return NotFound(
+        f"Upload {upload.id} was removed while this chunk arrived. Start a new upload if the "
+        "file is still needed."
     )
 
 

@@ -148,7 +148,10 @@ class Storage(ABC):
 
     @abstractmethod
     def finish_partial(self, key: str) -> StoredObject:
-        """Make the partial object readable under ``key`` and return its size and SHA-256."""
+        """Make the partial object readable under ``key`` and return its size and SHA-256.
+
+        :raise StoredObjectMissing: no partial object exists under ``key``.
+        """
 
     @abstractmethod
     def delete_partial(self, key: str) -> None:
@@ -229,7 +232,11 @@ class FileSystemStorage(Storage):
         partial = self._partial_path(key)
         digest = hashlib.sha256()
         size = 0
-        with partial.open("rb") as handle:
+        try:
+            handle = partial.open("rb")
+        except FileNotFoundError:
+            raise StoredObjectMissing(key) from None
+        with handle:
             while chunk := handle.read(READ_CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)

@@ -126,7 +126,9 @@
     try {
       const { byKind } = await listAttachments(item);
       await showCloudNotice(item, byKind.cloud);
-      if (byKind.managed.length || event.attachmentStatus === "removed") {
+      // A removal matters only to a draft share that exists; none is created for it.
+      const removed = event.attachmentStatus === "removed";
+      if (byKind.managed.length || (removed && (await state.load(item)).shareId)) {
         const client = await connect();
         await syncUploads(item, client, byKind.managed, progressReporter(item));
         await office.removeNotification(item, PROGRESS_KEY).catch(() => {});

@@ -457,3 +457,23 @@ test("upload continues after a lost chunk response", { skip }, async () => {
   assert.equal(done.complete, true);
   assert.equal(done.file.sha256, sha256(report.bytes));
 });
+
+test("removal without uploads creates no share", { skip }, async () => {
+  const { mailbox } = makeOutlook({ attachments: [{ id: "att-logo", ...logo, isInline: true }] });
+  const requests = [];
+  handlers.configure({
+    fetchImpl: (url, init) => {
+      requests.push(`${init.method} ${url}`);
+      return fetch(url, init);
+    },
+  });
+  mailbox.attachments = [];
+
+  await fire(handlers.onMessageAttachmentsChanged, {
+    attachmentStatus: "removed",
+    attachmentDetails: { id: "att-logo", name: logo.name },
+  });
+
+  assert.deepEqual(requests, []);
+  assert.equal(mailbox.sessionData.mailgrip, undefined);
+});

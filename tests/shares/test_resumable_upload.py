@@ -532,3 +532,25 @@ def test_delete_during_chunk_not_found(live_server, app, alice_headers, size):
     db.session.expire_all()
     assert db.session.get(Share, share["id"]).files == []
     assert _stored_paths(app) == []
+
+
+@pytest.mark.parametrize("route", ["draft", "start", "block"])
+def test_large_json_body_rejected(live_server, app, alice_headers, route):
+    # Each of these bodies has a few short fields; a large one would be read whole into memory.
+    share = _draft(live_server, alice_headers)
+    mailbox = db.session.get(Share, share["id"]).owner
+    message = make_message(mailbox)
+    paths = {
+        "draft": "/api/shares",
+        "start": f"/api/shares/{share['id']}/uploads",
+        "block": f"/api/messages/{message.id}/blocks",
+    }
+    body = {"draft": True, "name": "a.txt", "size": 1, "scope": "all", "padding": "x" * 100_000}
+
+    response = requests.post(
+        f"{live_server.url}{paths[route]}", json=body, headers=alice_headers, timeout=30
+    )
+
+    assert response.status_code == 413
+    assert "65536 bytes" in response.json()["message"]
+    assert response.json()["detail"]["limit"] == 65536

@@ -22,6 +22,7 @@ from ...shares.resumable import (
     start_upload,
 )
 from ...shares.storage import Storage, current_storage
+from ..json_body import read_json
 from . import bp
 from .auth import require_caller
 from .representation import iso
@@ -117,7 +118,7 @@ def delete_upload(share_id: str, upload_id: int):
 
 
 def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict):
         raise BadRequest(
             "Send a JSON object with Content-Type application/json, for example "

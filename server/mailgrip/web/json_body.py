@@ -24,6 +24,7 @@ def read_json() -> Any:
             "only the fields that the request needs.",
             limit=MAX_JSON_BYTES,
         )
-    # A body without Content-Length (chunked) is cut off by werkzeug at the same size, with 413.
+    # NOTE: werkzeug reads a body without Content-Length (chunked) only up to this size, so a
+    # larger one fails to parse and gets the caller's 400 for a missing JSON object, not 413.
     request.max_content_length = MAX_JSON_BYTES
     return request.get_json(silent=True)

@@ -477,3 +477,14 @@ test("removal without uploads creates no share", { skip }, async () => {
   assert.deepEqual(requests, []);
   assert.equal(mailbox.sessionData.mailgrip, undefined);
 });
+
+test("file name is escaped in the HTML block", { skip }, async () => {
+  const name = `<img src=x onerror="alert(1)">&'.pdf`;
+  const { mailbox } = makeOutlook({ attachments: [{ id: "att-1", bytes: crypto.randomBytes(10), name }] });
+
+  const completed = await fire(handlers.onMessageSend);
+
+  assert.deepEqual(completed, { allowEvent: true });
+  assert.ok(!mailbox.bodyText.includes("<img src=x"), "no markup from the file name");
+  assert.ok(mailbox.bodyText.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;.pdf</a>"));
+});

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import json
 import re
 import secrets
@@ -14,12 +15,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 from builders import make_message
 
 from mailgrip.config import Settings
 from mailgrip.db import db
 from mailgrip.mirror.models import Mailbox
 from mailgrip.shares.models import File, Share, Upload
+from mailgrip.shares.resumable import parse_content_range, receive_chunk
+from mailgrip.shares.storage import current_storage
 
 LIMIT = 8 * 1024 * 1024  # MAILGRIP_MAX_UPLOAD_BYTES in tests/conftest.py
 
@@ -554,3 +558,20 @@ def test_large_json_body_rejected(live_server, app, alice_headers, route):
     assert response.status_code == 413
     assert "65536 bytes" in response.json()["message"]
     assert response.json()["detail"]["limit"] == 65536
+
+
+def test_completion_rolls_back_whole(live_server, app, alice_headers):
+    # The request that completes an upload can still fail after naming the file; its rollback
+    # must then take the new file row with it, on SQLite too.
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"ab", 0, 4)
+    row = db.session.get(Upload, upload["id"])
+    chunk = parse_content_range("bytes 2-3/4", row)
+
+    receive_chunk(row, chunk, 2, io.BytesIO(b"cd"), current_storage())
+    db.session.rollback()
+
+    files = db.session.scalar(sa.select(sa.func.count()).select_from(File))
+    assert files == 0
+    assert db.session.get(Upload, upload["id"]).file_id is None

@@ -227,6 +227,15 @@ def _complete(upload: Upload, storage: Storage) -> None:
     :raise Conflict: no free name was found in ``MAX_NAMING_ATTEMPTS`` attempts.
     :raise NotFound: the upload was removed, with its partial object, meanwhile.
     """
+    # An update of the upload row opens the transaction before the savepoint below. pysqlite
+    # starts none for SELECTs, so the savepoint would otherwise be the outermost transaction on
+    # SQLite, and releasing it would commit the file row on its own. On PostgreSQL the update
+    # also locks the row, so a concurrent removal waits for this request.
+    claimed = db.session.execute(
+        sa.update(Upload).where(Upload.id == upload.id).values(size=Upload.size)
+    )
+    if claimed.rowcount == 0:
+        raise _removed_while_receiving(upload)
     try:
         stored = storage.finish_partial(upload.storage_key)
     except StoredObjectMissing:

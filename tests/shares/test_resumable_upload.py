@@ -561,7 +561,7 @@ def test_large_json_body_rejected(live_server, app, alice_headers, route):
 
 
 def test_completion_rolls_back_whole(live_server, app, alice_headers):
-    # The request that completes an upload can still fail after naming the file; its rollback
+    # The request that completes an upload can still fail after naming the file. Its rollback
     # must then take the new file row with it, on SQLite too.
     share = _draft(live_server, alice_headers)
     upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()

@@ -98,8 +98,9 @@
     return state.serialized(async () => {
       let current = await attachments.ensureShare(item, client, await state.load(item));
       const present = new Set(managed.map((attachment) => attachment.id));
-      for (const attachmentId of Object.keys(current.uploads)) {
-        if (!present.has(attachmentId)) {
+      for (const [attachmentId, entry] of Object.entries(current.uploads)) {
+        // A replaced file is in the body's block, so its upload stays after its attachment goes.
+        if (!present.has(attachmentId) && !entry.replaced) {
           await attachments.forget(item, client, current, attachmentId);
         }
       }
@@ -125,7 +126,9 @@
     try {
       const { byKind } = await listAttachments(item);
       await showCloudNotice(item, byKind.cloud);
-      if (byKind.managed.length || event.attachmentStatus === "removed") {
+      // A removal matters only to a draft share that exists; none is created for it.
+      const removed = event.attachmentStatus === "removed";
+      if (byKind.managed.length || (removed && (await state.load(item)).shareId)) {
         const client = await connect();
         await syncUploads(item, client, byKind.managed, progressReporter(item));
         await office.removeNotification(item, PROGRESS_KEY).catch(() => {});
@@ -154,6 +157,12 @@
     const properties = await office.loadCustomProperties(item);
     properties.set(SHARE_PROPERTY, share.shareId);
     await office.saveCustomProperties(properties);
+    // Mark the files before removing their attachments. A send refused halfway is retried with
+    // some attachments gone, and their files must stay in the share that the block links to.
+    for (const entry of entries) {
+      entry.replaced = true;
+    }
+    await state.save(item, share);
     for (const attachment of managed) {
       await office.removeAttachment(item, attachment.id);
     }

@@ -9,7 +9,8 @@
 
   /**
    * Read the state: `shareId`, `link` and `openTrackingUrl` of the draft share, and `uploads`
-   * by attachment id, each `{uploadId, name, size, complete, fileName, fileSize}`.
+   * by attachment id, each `{uploadId, name, size, complete, fileName, fileSize, replaced}`.
+   * `replaced` is set once the send handler put the file in the body's secure-files block.
    */
   async function load(item) {
     const all = (await office.getSessionData(item)) || {};

@@ -37,6 +37,8 @@ function makeOutlook({ attachments = [], bodyType = "html", bodyText = HTML_BODY
     customPropertiesSaved: {},
     sessionData: {},
     notifications: [],
+    // Attachment ids whose next removeAttachmentAsync fails, as Outlook's can.
+    failRemovalOnce: new Set(),
   };
   const details = (attachment) => ({
     id: attachment.id,
@@ -63,6 +65,10 @@ function makeOutlook({ attachments = [], bodyType = "html", bodyText = HTML_BODY
       callback(ok({ format: "base64", content: Buffer.from(attachment.bytes).toString("base64") }));
     },
     removeAttachmentAsync(id, callback) {
+      if (mailbox.failRemovalOnce.delete(id)) {
+        callback({ status: "failed", error: { name: "GenericResponseError", code: 9020, message: "try again" } });
+        return;
+      }
       mailbox.attachments = mailbox.attachments.filter((candidate) => candidate.id !== id);
       callback(ok());
     },
@@ -380,4 +386,105 @@ test("file over the server limit is refused with its reason", { skip }, async ()
   assert.equal(completed.allowEvent, false);
   assert.match(completed.errorMessage, /did not accept the attachments: The file is too large/);
   assert.equal(mailbox.attachments.length, 1);
+});
+
+test("retried send keeps files the first try removed", { skip }, async () => {
+  const other = { bytes: crypto.randomBytes(3000), name: "notes.txt" };
+  const { mailbox } = makeOutlook({ attachments: [{ id: "att-1", ...report }, { id: "att-2", ...other }] });
+  mailbox.failRemovalOnce.add("att-2");
+
+  const first = await fire(handlers.onMessageSend);
+  const second = await fire(handlers.onMessageSend);
+
+  assert.equal(first.allowEvent, false);
+  assert.match(first.errorMessage, /Outlook could not replace the attachments/);
+  assert.deepEqual(second, { allowEvent: true });
+  assert.deepEqual(mailbox.attachments, []);
+  assert.equal(mailbox.bodyText.split(`id="${body.BLOCK_ID}"`).length, 2, "one secure-files block");
+  const share = await mailgrip(`/shares/${shareState(mailbox).shareId}`);
+  assert.deepEqual(
+    share.body.files.map((file) => [file.name, file.sha256]),
+    [
+      [report.name, sha256(report.bytes)],
+      [other.name, sha256(other.bytes)],
+    ],
+    "the block lists both files, so the share keeps both",
+  );
+});
+
+test("inline image without its name in the body stays", { skip }, async () => {
+  // Outlook often names an inline image by a content id unrelated to its file name.
+  const picture = { bytes: crypto.randomBytes(500), name: "image001.png", isInline: true };
+  const bodyText = '<html><body><img src="cid:3f1c9b2e-7d4a-4a5e-9c1b-2f6d8e0a1b3c"></body></html>';
+  const { mailbox } = makeOutlook({ attachments: [{ id: "att-1", ...report }, { id: "att-pic", ...picture }], bodyText });
+
+  const completed = await fire(handlers.onMessageSend);
+
+  assert.deepEqual(completed, { allowEvent: true });
+  assert.deepEqual(
+    mailbox.attachments.map((attachment) => attachment.id),
+    ["att-pic"],
+  );
+  const share = await mailgrip(`/shares/${shareState(mailbox).shareId}`);
+  assert.deepEqual(
+    share.body.files.map((file) => file.name),
+    [report.name],
+  );
+});
+
+test("upload continues after a lost chunk response", { skip }, async () => {
+  const draft = await mailgrip("/shares", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ draft: true }),
+  });
+  const started = await mailgrip(`/shares/${draft.body.id}/uploads`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: report.name, size: report.bytes.length }),
+  });
+  // The server stores the first chunk, but the client never sees the response.
+  await mailgrip(`/shares/${draft.body.id}/uploads/${started.body.id}`, {
+    method: "PUT",
+    headers: { "Content-Range": `bytes 0-${64 * 1024 - 1}/${report.bytes.length}` },
+    body: report.bytes.subarray(0, 64 * 1024),
+  });
+  const client = api.createClient({ apiUrl: `${MAILGRIP_URL}/api`, token: MAILGRIP_TOKEN });
+
+  const done = await api.sendBytes(client, draft.body.id, started.body, report.bytes);
+
+  assert.equal(started.body.receivedBytes, 0);
+  assert.equal(done.complete, true);
+  assert.equal(done.file.sha256, sha256(report.bytes));
+});
+
+test("removal without uploads creates no share", { skip }, async () => {
+  const { mailbox } = makeOutlook({ attachments: [{ id: "att-logo", ...logo, isInline: true }] });
+  const requests = [];
+  handlers.configure({
+    fetchImpl: (url, init) => {
+      requests.push(`${init.method} ${url}`);
+      return fetch(url, init);
+    },
+  });
+  mailbox.attachments = [];
+
+  await fire(handlers.onMessageAttachmentsChanged, {
+    attachmentStatus: "removed",
+    attachmentDetails: { id: "att-logo", name: logo.name },
+  });
+
+  assert.deepEqual(requests, []);
+  assert.equal(mailbox.sessionData.mailgrip, undefined);
+});
+
+test("file name is escaped in the HTML block", { skip }, async () => {
+  const name = `<img src=x onerror="alert(1)">&'.pdf`;
+  const { mailbox } = makeOutlook({ attachments: [{ id: "att-1", bytes: crypto.randomBytes(10), name }] });
+
+  const completed = await fire(handlers.onMessageSend);
+
+  assert.deepEqual(completed, { allowEvent: true });
+  assert.ok(!mailbox.bodyText.includes("<img src=x"), "no markup from the file name");
+  assert.ok(mailbox.bodyText.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;.pdf</a>"));
 });

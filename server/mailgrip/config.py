@@ -157,6 +157,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest upload request accepted by `POST /api/shares`, in bytes; larger ones get 413.",
     ),
     Setting(
+        "max_files_per_share",
+        _parse_int,
+        250,
+        "Maximum number of uploads, complete or not, in one draft share; more get 409. The "
+        "default, 250, is Exchange Online's limit of file attachments per message.",
+    ),
+    Setting(
         "public_url",
         _parse_str,
         "http://127.0.0.1:5000",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mailgrip.config import Settings
+
 ADDIN = Path(__file__).resolve().parents[2] / "addin"
 
 
@@ -83,3 +85,23 @@ def test_other_asset_not_found(client, name):
     response = client.get(f"/addin/assets/{name}")
 
     assert response.status_code == 404
+
+
+def test_script_version_follows_config(app, client):
+    # A browser keeps a versioned script for a year, so a new outage policy needs a new URL.
+    script_url = re.compile(r'src="(/addin/launchevent\.js\?v=[0-9a-f]+)"')
+    before = script_url.search(client.get("/addin/commands.html").get_data(as_text=True))
+    settings = app.extensions["mailgrip.settings"]
+    app.extensions["mailgrip.settings"] = Settings(
+        {**settings.values, "outage_policy": "send_untracked"}
+    )
+    try:
+        page = client.get("/addin/commands.html").get_data(as_text=True)
+        after = script_url.search(page).group(1)
+        versioned = client.get(after)
+    finally:
+        app.extensions["mailgrip.settings"] = settings
+
+    assert after != before.group(1)
+    assert _config(versioned.get_data(as_text=True))["outagePolicy"] == "send_untracked"
+    assert "immutable" in versioned.headers["Cache-Control"]

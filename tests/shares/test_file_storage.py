@@ -8,7 +8,13 @@ import stat
 
 import pytest
 
-from mailgrip.shares.storage import FileSystemStorage, SizeLimitExceeded, StoredObjectMissing
+from mailgrip.shares.storage import (
+    FileSystemStorage,
+    OffsetMismatch,
+    SizeLimitExceeded,
+    StoredObjectMissing,
+    new_key,
+)
 
 DATA = b"0123456789" * 10_000
 
@@ -119,3 +125,20 @@ def test_delete_removes_file(tmp_path):
 def test_path_rejects_foreign_keys(tmp_path, key):
     with pytest.raises(ValueError, match="not a storage key"):
         FileSystemStorage(tmp_path).path(key)
+
+
+def test_append_after_finish_conflicts(tmp_path):
+    # A chunk request that read its upload before another request completed it arrives late.
+    storage = FileSystemStorage(tmp_path)
+    key = new_key()
+    storage.append_partial(key, 0, io.BytesIO(b"abcd"), 4)
+    storage.finish_partial(key)
+
+    with pytest.raises(OffsetMismatch) as raised:
+        storage.append_partial(key, 0, io.BytesIO(b"ab"), 2)
+
+    assert raised.value.size == 4
+    assert storage.partial_size(key) == 0
+    assert not (tmp_path / ".resumable" / key).exists()
+    with storage.open(key) as stored:
+        assert stored.read() == b"abcd"

@@ -1,18 +1,29 @@
-"""Draft shares and resumable uploads: chunks, resuming, completion, removal and ownership."""
+"""Draft shares and resumable uploads: chunks, resuming, completion, removal, ownership, races."""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
+import io
+import json
+import re
 import secrets
+import threading
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 from builders import make_message
 
+from mailgrip.config import Settings
 from mailgrip.db import db
 from mailgrip.mirror.models import Mailbox
 from mailgrip.shares.models import File, Share, Upload
+from mailgrip.shares.resumable import parse_content_range, receive_chunk
+from mailgrip.shares.storage import current_storage
 
 LIMIT = 8 * 1024 * 1024  # MAILGRIP_MAX_UPLOAD_BYTES in tests/conftest.py
 
@@ -377,3 +388,190 @@ def test_chunked_body_needs_length(live_server, app, alice_headers):
 
     assert response.status_code == 400
     assert "Content-Length: 4" in response.json()["message"]
+
+
+def _link_message(share_id: str) -> None:
+    share = db.session.get(Share, share_id)
+    make_message(db.session.get(Mailbox, share.owner_mailbox_id), share=share)
+
+
+def test_chunk_after_send_conflicts(live_server, app, alice_headers):
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "late.bin", 4).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"ab", 0, 4)
+    _link_message(share["id"])
+
+    response = _put(live_server, alice_headers, share["id"], upload["id"], b"cd", 2, 4)
+
+    assert response.status_code == 409
+    assert "already sent" in response.json()["message"]
+    db.session.expire_all()
+    assert db.session.get(Share, share["id"]).files == []
+    assert db.session.get(Upload, upload["id"]).file_id is None
+
+
+def test_concurrent_same_names_all_complete(live_server, app, alice_headers):
+    # Outlook names every pasted picture image.png, and the uploads may finish together.
+    count = 6
+    data = secrets.token_bytes(100_000)
+    share = _draft(live_server, alice_headers)
+    uploads = [
+        _start(live_server, alice_headers, share["id"], "image.png", len(data)).json()
+        for _ in range(count)
+    ]
+    for upload in uploads:
+        _put(live_server, alice_headers, share["id"], upload["id"], data[:50_000], 0, len(data))
+    barrier = threading.Barrier(count)
+    responses: dict[int, requests.Response] = {}
+
+    def finish(upload_id: int) -> None:
+        barrier.wait()
+        responses[upload_id] = _put(
+            live_server, alice_headers, share["id"], upload_id, data[50_000:], 50_000, len(data)
+        )
+
+    threads = [threading.Thread(target=finish, args=(upload["id"],)) for upload in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(response.status_code for response in responses.values())
+    assert statuses == [200] * count, [r.text for r in responses.values()]
+    names = sorted(response.json()["file"]["name"] for response in responses.values())
+    assert names == ["image (1).png", "image (2).png", "image (3).png", "image (4).png",
+                     "image (5).png", "image.png"]  # fmt: skip
+    digest = hashlib.sha256(data).hexdigest()
+    assert {response.json()["file"]["sha256"] for response in responses.values()} == {digest}
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_upload_id_out_of_range_rejected(live_server, app, alice_headers, method):
+    # An id past the database's integer range names no upload; it once reached the database.
+    share = _draft(live_server, alice_headers)
+
+    response = requests.request(
+        method,
+        f"{live_server.url}/api/shares/{share['id']}/uploads/99999999999999999999999",
+        data=b"x",
+        headers={**alice_headers, "Content-Range": "bytes 0-0/1"},
+        timeout=30,
+    )
+
+    # Werkzeug returns 405 for PUT and DELETE here, because another method's rule has the path.
+    expected = 404 if method == "get" else 405
+    assert response.status_code == expected
+
+
+def test_remove_downloaded_file_conflicts(live_server, app, alice_headers):
+    # A draft share's link works before the message is sent, so its files can be downloaded.
+    share = _draft(live_server, alice_headers, verification="none")
+    upload = _start(live_server, alice_headers, share["id"], "a.txt", 3).json()
+    file_id = _put(live_server, alice_headers, share["id"], upload["id"], b"abc", 0, 3).json()[
+        "file"
+    ]["id"]
+    portal = requests.Session()
+    page = portal.get(share["link"], timeout=30)
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    download = portal.post(
+        f"{share['link']}/files/{file_id}", data={"csrf_token": csrf_token}, timeout=30
+    )
+    assert download.content == b"abc"
+
+    response = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+
+    assert response.status_code == 409
+    assert "'a.txt'" in response.json()["message"]
+    db.session.expire_all()
+    assert db.session.get(File, file_id) is not None
+    assert db.session.get(Upload, upload["id"]) is not None
+
+
+def test_start_rejects_file_over_count(live_server, app, alice_headers):
+    settings = app.extensions["mailgrip.settings"]
+    app.extensions["mailgrip.settings"] = Settings({**settings.values, "max_files_per_share": 2})
+    share = _draft(live_server, alice_headers)
+    try:
+        started = [_start(live_server, alice_headers, share["id"], "a.bin", 1) for _ in range(3)]
+    finally:
+        app.extensions["mailgrip.settings"] = settings
+
+    assert [response.status_code for response in started] == [201, 201, 409]
+    assert "2 files" in started[2].json()["message"]
+    assert started[2].json()["detail"]["limit"] == 2
+
+
+@pytest.mark.parametrize("size", [200_000, 300_000])
+def test_delete_during_chunk_not_found(live_server, app, alice_headers, size):
+    # The chunk is the last one of a 200 kB file, or the first of a 300 kB one.
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", size).json()
+    address = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.putrequest("PUT", f"/api/shares/{share['id']}/uploads/{upload['id']}")
+    connection.putheader("Authorization", alice_headers["Authorization"])
+    connection.putheader("Content-Range", f"bytes 0-199999/{size}")
+    connection.putheader("Content-Length", "200000")
+    connection.endheaders()
+    connection.send(b"x" * 100_000)
+    time.sleep(0.5)  # lets the server start appending before the removal; not a timing check
+
+    deleted = requests.delete(
+        f"{live_server.url}/api/shares/{share['id']}/uploads/{upload['id']}",
+        headers=alice_headers,
+        timeout=30,
+    )
+    connection.send(b"x" * 100_000)
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    connection.close()
+
+    assert deleted.status_code == 204
+    assert response.status == 404
+    assert f"Upload {upload['id']} was removed" in body["message"]
+    db.session.expire_all()
+    assert db.session.get(Share, share["id"]).files == []
+    assert _stored_paths(app) == []
+
+
+@pytest.mark.parametrize("route", ["draft", "start", "block"])
+def test_large_json_body_rejected(live_server, app, alice_headers, route):
+    # Each of these bodies has a few short fields; a large one would be read whole into memory.
+    share = _draft(live_server, alice_headers)
+    mailbox = db.session.get(Share, share["id"]).owner
+    message = make_message(mailbox)
+    paths = {
+        "draft": "/api/shares",
+        "start": f"/api/shares/{share['id']}/uploads",
+        "block": f"/api/messages/{message.id}/blocks",
+    }
+    body = {"draft": True, "name": "a.txt", "size": 1, "scope": "all", "padding": "x" * 100_000}
+
+    response = requests.post(
+        f"{live_server.url}{paths[route]}", json=body, headers=alice_headers, timeout=30
+    )
+
+    assert response.status_code == 413
+    assert "65536 bytes" in response.json()["message"]
+    assert response.json()["detail"]["limit"] == 65536
+
+
+def test_completion_rolls_back_whole(live_server, app, alice_headers):
+    # The request that completes an upload can still fail after naming the file. Its rollback
+    # must then take the new file row with it, on SQLite too.
+    share = _draft(live_server, alice_headers)
+    upload = _start(live_server, alice_headers, share["id"], "a.bin", 4).json()
+    _put(live_server, alice_headers, share["id"], upload["id"], b"ab", 0, 4)
+    row = db.session.get(Upload, upload["id"])
+    chunk = parse_content_range("bytes 2-3/4", row)
+
+    receive_chunk(row, chunk, 2, io.BytesIO(b"cd"), current_storage())
+    db.session.rollback()
+
+    files = db.session.scalar(sa.select(sa.func.count()).select_from(File))
+    assert files == 0
+    assert db.session.get(Upload, upload["id"]).file_id is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
@@ -36,6 +37,10 @@ _LONG_STRINGS = {
         "blokkeer de toegang.",
     },
 }
+
+
+# The characters that RFC 3986 allows in a URI: unreserved, reserved and percent signs.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 class ManifestError(ValueError):
@@ -100,6 +105,20 @@ def check_base_url(raw: str) -> str:
         raise ManifestError(
             f"--base-url {raw!r} is not valid: give the address without user, query or "
             "fragment, such as https://mailgrip.example.org."
+        )
+    if not _URL_CHARACTERS.fullmatch(raw.strip()):
+        raise ManifestError(
+            f"--base-url {raw!r} is not valid: a URL contains no spaces, quotes or angle "
+            "brackets. Percent-encode such characters, and write an international domain name "
+            "in its xn-- form."
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ManifestError(
+            f"--base-url {raw!r} is not valid: the port must be a number from 1 to 65535."
         )
     return raw.strip().rstrip("/")
 

@@ -15,17 +15,24 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
+from ..access.models import Block
 from ..db import db
 from ..errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from ..mirror.models import Mailbox
+from ..tracking.models import Event
 from .models import File, Share, Upload
 from .names import clean_name, unique_names
 from .service import linked_message
-from .storage import OffsetMismatch, Storage, new_key
+from .storage import OffsetMismatch, Storage, StoredObjectMissing, new_key
 from .uploads import normalize_content_type
 
 log = logging.getLogger(__name__)
+
+# Uploads of one share that finish together may pick the same name, and the database's unique
+# constraint then rejects all but one. Each retry reads the names committed meanwhile.
+MAX_NAMING_ATTEMPTS = 20
 
 # RFC 9110 section 14.4: "bytes" first-last "/" complete-length, with last inclusive.
 _CONTENT_RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19})")
@@ -74,17 +81,30 @@ def start_upload(
     content_type: object,
     limit: int,
     storage: Storage,
+    max_files: int,
 ) -> Upload:
     """Add an upload of ``size`` bytes to ``share``; the caller commits.
 
     An empty file has no chunk that could complete it, so it is complete at once.
 
     :param limit: the largest file accepted, in bytes.
+    :param max_files: the most uploads, complete or not, that the share may have.
     :raise BadRequest: a value is missing or invalid.
-    :raise Conflict: the share was already sent.
+    :raise Conflict: the share was already sent, or has ``max_files`` uploads.
     :raise PayloadTooLarge: ``size`` is larger than ``limit``.
     """
     _check_not_sent(share)
+    # NOTE: two uploads started at the same moment may both pass this count.
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Upload).where(Upload.share_id == share.id)
+    )
+    if count >= max_files:
+        raise Conflict(
+            f"Share {share.id} already has {count} files, and the limit is {max_files} files "
+            "per share. Send the other files in another message, or ask an administrator to "
+            "raise MAILGRIP_MAX_FILES_PER_SHARE.",
+            limit=max_files,
+        )
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("Send the file's name as a non-empty string in 'name'.", field="name")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -158,9 +178,12 @@ def receive_chunk(
     """Append one chunk and, after the last one, add the file to the share; the caller commits.
 
     :raise BadRequest: the body length differs from the range, or the body ended early.
-    :raise Conflict: the chunk does not start at the number of bytes received, or the upload
-        is already complete. ``receivedBytes`` in the detail is where to continue.
+    :raise Conflict: the share was already sent, the chunk does not start at the number of
+        bytes received, or the upload is already complete. ``receivedBytes`` in the detail is
+        where to continue.
+    :raise NotFound: the upload was removed while the chunk arrived.
     """
+    _check_not_sent(upload.share)
     if content_length is None:
         raise BadRequest(
             f"The chunk has no Content-Length; send it with Content-Length: {chunk.length}, the "
@@ -188,28 +211,77 @@ def receive_chunk(
             f"has {received} bytes of upload {upload.id}; continue from there.",
             receivedBytes=received,
         ) from None
+    # A removal committed while the body arrived has unlinked the partial object, or this
+    # append has created a new one, so the bytes are discarded instead of completing.
+    if db.session.scalar(sa.select(Upload.id).where(Upload.id == upload.id)) is None:
+        storage.delete_partial(upload.storage_key)
+        raise _removed_while_receiving(upload)
     if received == upload.size:
         _complete(upload, storage)
     return upload
 
 
 def _complete(upload: Upload, storage: Storage) -> None:
-    """Turn the received bytes into a file of the share, named uniquely within it."""
-    share = upload.share
-    stored = storage.finish_partial(upload.storage_key)
-    existing_names = [file.display_name for file in share.files]
-    name = unique_names([*existing_names, upload.display_name])[-1]
-    file = File(
-        display_name=name,
-        size=stored.size,
-        content_type=upload.content_type,
-        sha256=stored.sha256,
-        storage_key=stored.key,
+    """Turn the received bytes into a file of the share, named uniquely within it.
+
+    :raise Conflict: no free name was found in ``MAX_NAMING_ATTEMPTS`` attempts.
+    :raise NotFound: the upload was removed, with its partial object, meanwhile.
+    """
+    # An update of the upload row opens the transaction before the savepoint below. pysqlite
+    # starts none for SELECTs, so the savepoint would otherwise be the outermost transaction on
+    # SQLite, and releasing it would commit the file row on its own. On PostgreSQL the update
+    # also locks the row, so a concurrent removal waits for this request.
+    claimed = db.session.execute(
+        sa.update(Upload).where(Upload.id == upload.id).values(size=Upload.size)
     )
-    share.files.append(file)
-    db.session.flush()
-    upload.file_id = file.id
-    log.info("Upload %s complete as file %s of share %s", upload.id, file.id, share.id)
+    if claimed.rowcount == 0:
+        raise _removed_while_receiving(upload)
+    try:
+        stored = storage.finish_partial(upload.storage_key)
+    except StoredObjectMissing:
+        raise _removed_while_receiving(upload) from None
+    for _attempt in range(MAX_NAMING_ATTEMPTS):
+        existing_names = list(
+            db.session.scalars(
+                sa.select(File.display_name)
+                .where(File.share_id == upload.share_id)
+                .order_by(File.id)
+            )
+        )
+        name = unique_names([*existing_names, upload.display_name])[-1]
+        file = File(
+            share_id=upload.share_id,
+            display_name=name,
+            size=stored.size,
+            content_type=upload.content_type,
+            sha256=stored.sha256,
+            storage_key=stored.key,
+        )
+        try:
+            # A savepoint undoes only this insert when another upload took the name first.
+            with db.session.begin_nested():
+                db.session.add(file)
+        except IntegrityError:
+            log.info("Name %r was taken in share %s; choosing another", name, upload.share_id)
+            continue
+        upload.file_id = file.id
+        db.session.expire(upload.share, ["files"])
+        log.info("Upload %s complete as file %s of share %s", upload.id, file.id, upload.share_id)
+        return
+    # NOTE: the finished bytes stay under the upload's key without a file row, so the client
+    # has to start a new upload. No test reaches this many collisions.
+    raise Conflict(
+        f"Upload {upload.id} could not be named in share {upload.share_id} because other "
+        "uploads kept taking its name; start a new upload of the file."
+    )
+
+
+def _removed_while_receiving(upload: Upload) -> NotFound:
+    log.info("Upload %s was removed while a chunk arrived; the chunk is discarded", upload.id)
+    return NotFound(
+        f"Upload {upload.id} was removed while this chunk arrived. Start a new upload if the "
+        "file is still needed."
+    )
 
 
 def cancel_upload(upload: Upload) -> None:
@@ -218,11 +290,19 @@ def cancel_upload(upload: Upload) -> None:
     The caller deletes the bytes with ``discard_bytes`` after the commit, so a failed commit
     leaves no row pointing at deleted bytes.
 
-    :raise Conflict: the share was already sent, so its recipients may hold the link.
+    :raise Conflict: the share was already sent, so its recipients may hold the link, or the
+        file was already downloaded or blocked through the share's link, and events and blocks
+        keep referring to it.
     """
     share = upload.share
     _check_not_sent(share)
     file = upload.file
+    if file is not None and _has_history(file):
+        raise Conflict(
+            f"File {file.display_name!r} of share {share.id} was already downloaded or blocked "
+            "through the share's link, so it can no longer be removed. Start a new share for "
+            "the message instead."
+        )
     db.session.delete(upload)
     db.session.flush()
     if file is not None:
@@ -242,6 +322,13 @@ def share_uploads(share: Share) -> list[Upload]:
     return list(
         db.session.scalars(sa.select(Upload).where(Upload.share_id == share.id).order_by(Upload.id))
     )
+
+
+def _has_history(file: File) -> bool:
+    """Return whether an event or a block refers to ``file``."""
+    event = db.session.scalar(sa.select(Event.id).where(Event.file_id == file.id).limit(1))
+    block = db.session.scalar(sa.select(Block.id).where(Block.file_id == file.id).limit(1))
+    return event is not None or block is not None
 
 
 def _check_not_sent(share: Share) -> None:

@@ -142,13 +142,17 @@ class Storage(ABC):
         offset cannot interleave their bytes.
 
         :return: the partial object's new size.
-        :raise OffsetMismatch: the partial object does not end at ``offset``.
+        :raise OffsetMismatch: the partial object does not end at ``offset``, or the object was
+            already finished; ``size`` is then its full size.
         :raise EOFError: ``stream`` ended early; the bytes read are kept, so a client resumes.
         """
 
     @abstractmethod
     def finish_partial(self, key: str) -> StoredObject:
-        """Make the partial object readable under ``key`` and return its size and SHA-256."""
+        """Make the partial object readable under ``key`` and return its size and SHA-256.
+
+        :raise StoredObjectMissing: no partial object exists under ``key``.
+        """
 
     @abstractmethod
     def delete_partial(self, key: str) -> None:
@@ -210,6 +214,12 @@ class FileSystemStorage(Storage):
             # An exclusive lock held while checking the size and writing makes the check and
             # the append one step for every process that shares this folder.
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            finished = self._finished_size(key)
+            if finished is not None:
+                # The object was finished after a caller read its state, and the open above
+                # created a new, empty partial object, which must not outlive this call.
+                path.unlink(missing_ok=True)
+                raise OffsetMismatch(finished)
             size = os.fstat(handle.fileno()).st_size
             if size != offset:
                 raise OffsetMismatch(size)
@@ -225,11 +235,21 @@ class FileSystemStorage(Storage):
             os.fsync(handle.fileno())
             return size + length
 
+    def _finished_size(self, key: str) -> int | None:
+        try:
+            return self.path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
     def finish_partial(self, key: str) -> StoredObject:
         partial = self._partial_path(key)
         digest = hashlib.sha256()
         size = 0
-        with partial.open("rb") as handle:
+        try:
+            handle = partial.open("rb")
+        except FileNotFoundError:
+            raise StoredObjectMissing(key) from None
+        with handle:
             while chunk := handle.read(READ_CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)

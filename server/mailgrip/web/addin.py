@@ -93,10 +93,23 @@ def _runtime_config() -> dict[str, Any]:
     }
 
 
+def _configured_script() -> tuple[str, str]:
+    """Return the script with this request's settings in front of it, and its version.
+
+    The version covers the settings and the messages' language too, because a browser keeps a
+    versioned copy for a year. A changed outage policy therefore reaches the add-in under a new
+    URL.
+    """
+    text = script_bundle()[0]
+    config = json.dumps(_runtime_config(), ensure_ascii=False)
+    script = f"globalThis.MAILGRIP_CONFIG = {config};\n{text}"
+    return script, hashlib.sha256(script.encode()).hexdigest()[:16]
+
+
 @bp.get("/commands.html")
 def commands_page():
     """Render the page that runs the launch-event handlers in Outlook's browser runtimes."""
-    version = script_bundle()[1]
+    version = _configured_script()[1]
     page = render_template(
         "commands.html",
         locale=str(get_locale()),
@@ -117,9 +130,7 @@ def launch_event_script():
     The manifest names this URL without a version for classic Outlook, which must revalidate
     it. The page names it with ``v``, and that copy may be kept for a year.
     """
-    text, version = script_bundle()
-    config = json.dumps(_runtime_config(), ensure_ascii=False)
-    script = f"globalThis.MAILGRIP_CONFIG = {config};\n{text}"
+    script, version = _configured_script()
     response = current_app.make_response(script)
     response.mimetype = "text/javascript"
     response.headers["X-Content-Type-Options"] = "nosniff"

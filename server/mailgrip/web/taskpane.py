@@ -19,6 +19,7 @@ from ..extensions import csrf
 from ..identity.password_grant import PasswordGrantFailed, acquire_demo_api_token
 from ..services import services
 from ..settings import current_settings
+from .json_body import read_json
 from .taskpane_files import TASKPANE_DIR
 from .taskpane_libraries import library_url
 
@@ -161,7 +162,7 @@ def signin():
     if origin is not None and urlsplit(origin).netloc != request.host:
         return _error(403, "forbidden_origin", _("Sign-in is accepted only from Mailgrip's pages."))
 
-    body = request.get_json(silent=True)
+    body = read_json()
     username = body.get("username") if isinstance(body, dict) else None
     password = body.get("password") if isinstance(body, dict) else None
     if not isinstance(username, str) or not isinstance(password, str):

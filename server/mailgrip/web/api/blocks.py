@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 
 from ...access.blocks import create_block, lift_block
 from ...access.models import Block
@@ -10,6 +10,7 @@ from ...db import db
 from ...errors import BadRequest, NotFound
 from ...shares.models import Share
 from ..converters import MAX_ROW_ID
+from ..json_body import read_json
 from . import bp
 from .auth import require_caller
 from .representation import block_json
@@ -27,7 +28,7 @@ def create(message_id: int):
     :return: 201 with the new block, or 200 with the identical block already active.
     """
     message = visible_message(message_id)
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict):
         raise BadRequest(
             'Send a JSON object such as {"scope": "file", "fileId": 3} with '

@@ -12,6 +12,7 @@ from ...settings import current_settings
 from ...shares.service import CreatedShare, create_draft_share, create_share
 from ...shares.storage import current_storage
 from ...shares.uploads import receive_form
+from ..json_body import read_json
 from . import bp
 from .auth import require_caller
 from .representation import iso
@@ -52,7 +53,7 @@ def post_share():
 
 
 def _post_draft_share():
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict) or body.get("draft") is not True:
         raise BadRequest(
             "Send the files as multipart/form-data, one part named 'files' per file, or send "

@@ -22,6 +22,7 @@ from ...shares.resumable import (
     start_upload,
 )
 from ...shares.storage import Storage, current_storage
+from ..json_body import read_json
 from . import bp
 from .auth import require_caller
 from .representation import iso
@@ -52,25 +53,27 @@ def post_upload(share_id: str):
 
     :raise 400: a missing or invalid value.
     :raise 404: no such share among the caller's.
-    :raise 409: the share was already sent.
+    :raise 409: the share was already sent, or has ``MAILGRIP_MAX_FILES_PER_SHARE`` uploads.
     :raise 413: ``size`` is larger than ``MAILGRIP_MAX_UPLOAD_BYTES``.
     """
     share = owned_share(g.mailbox, share_id)
     body = _json_object()
     storage = current_storage()
+    settings = current_settings()
     upload = start_upload(
         share,
         body.get("name"),
         body.get("size"),
         body.get("contentType"),
-        current_settings().max_upload_bytes,
+        settings.max_upload_bytes,
         storage,
+        settings.max_files_per_share,
     )
     db.session.commit()
     return upload_json(upload, storage), 201
 
 
-@bp.get("/shares/<share_id>/uploads/<int:upload_id>")
+@bp.get("/shares/<share_id>/uploads/<id:upload_id>")
 @require_caller
 def get_upload(share_id: str, upload_id: int):
     """Return how many bytes of an upload the server has, to resume after a failure.
@@ -81,14 +84,15 @@ def get_upload(share_id: str, upload_id: int):
     return upload_json(upload, current_storage())
 
 
-@bp.put("/shares/<share_id>/uploads/<int:upload_id>")
+@bp.put("/shares/<share_id>/uploads/<id:upload_id>")
 @require_caller
 def put_chunk(share_id: str, upload_id: int):
     """Append the body as the chunk that ``Content-Range`` names.
 
     :raise 400: a missing or malformed Content-Range, or a body of another length.
     :raise 404: no such upload in the caller's share.
-    :raise 409: the chunk does not start at ``receivedBytes``, which the error detail contains.
+    :raise 409: the share was already sent, or the chunk does not start at ``receivedBytes``,
+        which the error detail contains.
     """
     upload = owned_upload(g.mailbox, share_id, upload_id)
     chunk = parse_content_range(request.headers.get("Content-Range"), upload)
@@ -98,13 +102,13 @@ def put_chunk(share_id: str, upload_id: int):
     return upload_json(upload, storage)
 
 
-@bp.delete("/shares/<share_id>/uploads/<int:upload_id>")
+@bp.delete("/shares/<share_id>/uploads/<id:upload_id>")
 @require_caller
 def delete_upload(share_id: str, upload_id: int):
     """Remove an upload and its file, when the user removes the attachment before sending.
 
     :raise 404: no such upload in the caller's share.
-    :raise 409: the share was already sent.
+    :raise 409: the share was already sent, or its file was downloaded or blocked.
     """
     upload = owned_upload(g.mailbox, share_id, upload_id)
     cancel_upload(upload)
@@ -114,7 +118,7 @@ def delete_upload(share_id: str, upload_id: int):
 
 
 def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict):
         raise BadRequest(
             "Send a JSON object with Content-Type application/json, for example "

@@ -114,9 +114,9 @@ OTHER_ROUTES = {
     # tests/shares/test_resumable_upload.py.
     ("GET", "/api/shares/<share_id>"): "test_other_users_share_not_found",
     ("POST", "/api/shares/<share_id>/uploads"): "test_other_users_share_not_found",
-    ("GET", "/api/shares/<share_id>/uploads/<int:upload_id>"): "test_other_users_share_not_found",
-    ("PUT", "/api/shares/<share_id>/uploads/<int:upload_id>"): "test_other_users_share_not_found",
-    ("DELETE", "/api/shares/<share_id>/uploads/<int:upload_id>"): (
+    ("GET", "/api/shares/<share_id>/uploads/<id:upload_id>"): "test_other_users_share_not_found",
+    ("PUT", "/api/shares/<share_id>/uploads/<id:upload_id>"): "test_other_users_share_not_found",
+    ("DELETE", "/api/shares/<share_id>/uploads/<id:upload_id>"): (
         "test_other_users_share_not_found"
     ),
 }

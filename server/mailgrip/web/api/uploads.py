@@ -73,8 +73,16 @@ def post_upload(share_id: str):
     return upload_json(upload, storage), 201
 
 
-@bp.get("/shares/<share_id>/uploads/<id:upload_id>")
+# One rule for the three methods: with a rule per method, Werkzeug answers 405 instead of 404
+# when the id converter rejects an out-of-range id.
+@bp.route("/shares/<share_id>/uploads/<id:upload_id>", methods=["GET", "PUT", "DELETE"])
 @require_caller
+def upload(share_id: str, upload_id: int):
+    """Read, extend or remove one upload, by the request's method."""
+    handlers = {"GET": get_upload, "PUT": put_chunk, "DELETE": delete_upload}
+    return handlers[request.method](share_id, upload_id)
+
+
 def get_upload(share_id: str, upload_id: int):
     """Return how many bytes of an upload the server has, to resume after a failure.
 
@@ -84,8 +92,6 @@ def get_upload(share_id: str, upload_id: int):
     return upload_json(upload, current_storage())
 
 
-@bp.put("/shares/<share_id>/uploads/<id:upload_id>")
-@require_caller
 def put_chunk(share_id: str, upload_id: int):
     """Append the body as the chunk that ``Content-Range`` names.
 
@@ -102,8 +108,6 @@ def put_chunk(share_id: str, upload_id: int):
     return upload_json(upload, storage)
 
 
-@bp.delete("/shares/<share_id>/uploads/<id:upload_id>")
-@require_caller
 def delete_upload(share_id: str, upload_id: int):
     """Remove an upload and its file, when the user removes the attachment before sending.
 

@@ -1,24 +1,16 @@
-"""Calls to the emulator's message trace controls, and a raw message to send through it."""
+"""Calls to the emulator's message trace controls, a raw message to send, and a worker round."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-import requests
+from emulator_control import control
 
-
-def control(emulator, method: str, path: str, **kwargs) -> requests.Response:
-    """Call ``/_emulator/<path>`` and fail the test on an error status."""
-    response = requests.request(
-        method,
-        f"{emulator.base_url}/_emulator/{path}",
-        verify=str(emulator.ca_path),
-        timeout=30,
-        **kwargs,
-    )
-    assert response.status_code < 400, response.text
-    return response
+from mailgrip.mirror.sync import sync_all
+from mailgrip.services import services
+from mailgrip.settings import current_settings
+from mailgrip.worker import tasks
 
 
 def set_outcome(emulator, address: str, status: str, **fields) -> None:
@@ -64,11 +56,6 @@ def tracking_by_internet_message_id(client, headers: dict, internet_message_id: 
 
 def run_worker_round(app) -> None:
     """Run the worker's sync and delivery jobs once, in order, as the consumer would."""
-    from mailgrip.mirror.sync import sync_all
-    from mailgrip.services import services
-    from mailgrip.settings import current_settings
-    from mailgrip.worker import tasks
-
     with app.app_context():
         sync_all(services().graph, current_settings())
         tasks.poll_message_traces()

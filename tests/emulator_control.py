@@ -16,3 +16,16 @@ def post_message(emulator, user: str, action: str, raw: bytes) -> dict:
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def control(emulator, method: str, path: str, **kwargs) -> requests.Response:
+    """Call ``/_emulator/<path>`` and fail the test on an error status."""
+    response = requests.request(
+        method,
+        f"{emulator.base_url}/_emulator/{path}",
+        verify=str(emulator.ca_path),
+        timeout=30,
+        **kwargs,
+    )
+    assert response.status_code < 400, response.text
+    return response

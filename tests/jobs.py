@@ -47,18 +47,6 @@ def wait_until_idle(queue: JobQueue, timeout: float = 60.0, settle: float = 0.5)
     wait_for(idle, timeout, "the job queue to become idle")
 
 
-def control(emulator, method: str, path: str, **kwargs) -> requests.Response:
-    """Call the emulator's control API and check that it succeeded."""
-    response = requests.request(
-        method,
-        f"{emulator.base_url}/_emulator/{path}",
-        verify=str(emulator.ca_path),
-        timeout=30,
-        **kwargs,
-    )
-    assert response.status_code < 400, response.text
-    return response
-
 
 def subscribed_mailbox(live_server, headers) -> Mailbox:
     """Register the caller's mailbox with an API call and wait for its subscription."""

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from delivery_control import configure_trace, control, raw_message, set_outcome, trace_requests
-from emulator_control import post_message
+from delivery_control import configure_trace, raw_message, set_outcome, trace_requests
+from emulator_control import control, post_message
 
 from mailgrip.config import Settings
 from mailgrip.db import db, utcnow

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 import pytest
 import requests
 import sqlalchemy as sa
-from emulator_control import post_message
-from jobs import control, subscribed_mailbox, wait_for, wait_until_idle
+from emulator_control import control, post_message
+from jobs import subscribed_mailbox, wait_for, wait_until_idle
 
 from mailgrip.db import db
 from mailgrip.mirror.models import Mailbox, Message, Recipient

@@ -7,8 +7,8 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from emulator_control import post_message
-from jobs import control, subscribed_mailbox, wait_for, wait_until_idle
+from emulator_control import control, post_message
+from jobs import subscribed_mailbox, wait_for, wait_until_idle
 
 from mailgrip.access.decision import decide
 from mailgrip.db import db

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 import requests
 import sqlalchemy as sa
+from emulator_control import control
 
 from mailgrip.db import db
 from mailgrip.graph.client import GraphError, GraphUnavailable
@@ -16,20 +17,8 @@ from mailgrip.services import services
 from mailgrip.settings import current_settings
 
 
-def _control(emulator, method: str, path: str, **kwargs) -> requests.Response:
-    response = requests.request(
-        method,
-        f"{emulator.base_url}/_emulator/{path}",
-        verify=str(emulator.ca_path),
-        timeout=30,
-        **kwargs,
-    )
-    assert response.status_code < 400, response.text
-    return response
-
-
 def _file_raw(emulator, address: str, raw: bytes) -> dict:
-    return _control(
+    return control(
         emulator,
         "POST",
         f"mailboxes/{address}/sent-items",
@@ -69,7 +58,7 @@ def _messages(mailbox: Mailbox) -> list[Message]:
 def test_sync_mirrors_fixture_messages(app, emulator, alice, mailbox, fixtures_dir):
     paths = sorted((fixtures_dir / "eml" / "mikel-mail" / "attachment_emails").glob("*.eml"))
     files = [("files", (path.name, path.read_bytes(), "message/rfc822")) for path in paths]
-    results = _control(emulator, "POST", f"mailboxes/{alice.address}/import", files=files).json()
+    results = control(emulator, "POST", f"mailboxes/{alice.address}/import", files=files).json()
     imported = [r for r in results["results"] if r["status"] == "imported"]
 
     result = _sync(mailbox)
@@ -164,7 +153,7 @@ def test_sync_merges_recipient_spellings(app, emulator, alice, mailbox):
 def test_sync_marks_moved_message(app, emulator, alice, mailbox):
     filed = _file_raw(emulator, alice.address, _raw("Moved", "bob@fabrikam.example"))
     _sync(mailbox)
-    _control(
+    control(
         emulator,
         "POST",
         f"mailboxes/{alice.address}/messages/{filed['id']}/move",

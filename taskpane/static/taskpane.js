@@ -30,6 +30,24 @@
 
   const byId = (id) => document.getElementById(id);
 
+  // Fluent's switch and checkbox report their state to assistive technology through
+  // ElementInternals. The aria-checked attribute repeats it for tools that read only attributes,
+  // so every change of `checked` goes through here or through the change listener below.
+  const CHECKABLE = "fluent-switch, fluent-checkbox";
+
+  function setChecked(control, checked) {
+    control.checked = checked;
+    control.setAttribute("aria-checked", String(Boolean(checked)));
+  }
+
+  // Capture runs before the listeners that act on the change, so they see the attribute updated.
+  document.addEventListener("change", (event) => {
+    const control = event.target;
+    if (control instanceof Element && control.matches(CHECKABLE)) {
+      control.setAttribute("aria-checked", String(Boolean(control.checked)));
+    }
+  }, true);
+
   class ApiError extends Error {
     constructor(status, code, message) {
       super(message);
@@ -411,7 +429,7 @@
     container.hidden = !blockable;
     container.classList.toggle("is-blocked", Boolean(data.blockAll));
     container.classList.toggle("is-expired", expired);
-    input.checked = Boolean(data.blockAll);
+    setChecked(input, Boolean(data.blockAll));
     input.disabled = false;
     setBlockData(input, { scope: "all" }, data.blockAll);
     let hint = S.blockAllHint;
@@ -539,11 +557,16 @@
         { scope: "file", fileId: file.id }, file.block) : null);
   }
 
+  // Fluent's switch renders no label of its own, so a <label> beside it names it. The switch is
+  // a form-associated custom element, so a click on that label toggles it as on a checkbox.
   function blockSwitch(id, label, describedBy, target, block) {
-    const input = h("input", { type: "checkbox", role: "switch", id, "aria-describedby": describedBy });
-    input.checked = Boolean(block);
+    const labelId = `${id}-label`;
+    const input = h("fluent-switch", {
+      id, role: "switch", "aria-labelledby": labelId, "aria-describedby": describedBy,
+    });
+    setChecked(input, Boolean(block));
     setBlockData(input, target, block);
-    return h("label", { class: "switch", for: id }, input, h("span", {}, label));
+    return h("div", { class: "switch" }, input, h("label", { id: labelId, for: id }, label));
   }
 
   function renderHistory(blocks, recipientsById, filesById) {
@@ -594,7 +617,7 @@
     try {
       await saveBlock(input, blocking);
     } catch (error) {
-      input.checked = !blocking;
+      setChecked(input, !blocking);
       if (error instanceof SignInRequired) signInReason = error.message;
       else showAlert(format(S.toggleFailed, { message: error.message }));
     } finally {
@@ -614,7 +637,7 @@
 
   byId("message").addEventListener("change", (event) => {
     const input = event.target;
-    if (input instanceof HTMLInputElement && input.dataset.scope) toggleBlock(input);
+    if (input.matches("fluent-switch") && input.dataset.scope) toggleBlock(input);
   });
 
   // ---- sign-in ----
@@ -624,7 +647,7 @@
     const username = byId("signin-username").value.trim();
     const password = byId("signin-password").value;
     const error = byId("signin-error");
-    const button = event.target.querySelector("button[type=submit]");
+    const button = byId("signin-submit");
     if (!username || !password) {
       error.textContent = S.signinMissing;
       return;
@@ -669,6 +692,16 @@
   });
 
   byId("signin-form").addEventListener("submit", signIn);
+  // A form whose only submit button is a custom element has no default button, so the browser
+  // does not submit it when Enter is pressed in a field. This listener submits it instead, and
+  // like a native default button, a disabled one (a sign-in under way) submits nothing.
+  byId("signin-form").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing || !(event.target instanceof HTMLInputElement)) return;
+    event.preventDefault();
+    if (!byId("signin-submit").disabled) {
+      event.currentTarget.requestSubmit();
+    }
+  });
   byId("signout").addEventListener("click", signOut);
   byId("refresh").addEventListener("click", () => {
     state.lastPayload = null;
@@ -709,7 +742,13 @@
     signInFromOutlook(true);
   });
 
-  window.mailgripOutlook.ready.then((outlook) => {
+  // theme.js loads Fluent as a module. A property such as `checked`, set on a Fluent element
+  // before its definition is registered, would hide the component's own property, so nothing
+  // renders until the components used here are defined.
+  const fluentDefined = Promise.all(["fluent-button", "fluent-switch", "fluent-checkbox"]
+    .map((tag) => customElements.whenDefined(tag)));
+
+  Promise.all([window.mailgripOutlook.ready, fluentDefined]).then(([outlook]) => {
     if (outlook) startInOutlook(outlook);
     else if (readToken()) load();
     else showSignIn("");

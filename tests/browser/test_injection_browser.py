@@ -48,7 +48,9 @@ def _watch_dialogs(page: Page) -> list[str]:
 def _assert_nothing_ran(page: Page, dialogs: list[str]) -> None:
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert dialogs == []
-    assert page.locator("img, svg").count() == 0
+    # querySelectorAll stays out of shadow roots, where Fluent components keep their own icons
+    # (the checkbox's check mark is an <svg>). The payloads can only reach the page's own DOM.
+    assert page.evaluate("document.querySelectorAll('img, svg').length") == 0
     # The only script elements are the page's own: files from Mailgrip's origin and the task
     # pane's JSON configuration, which never runs.
     assert page.locator('script:not([src]):not([type="application/json"])').count() == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mailgrip import create_app
 from mailgrip.config import Settings
 
 ADDIN = Path(__file__).resolve().parents[2] / "addin"
@@ -26,8 +27,20 @@ def test_commands_page_loads_versioned_script(client):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-cache"
-    assert '<script src="https://appsforoffice.microsoft.com/lib/1/hosted/office.js">' in page
+    # The tests run with MAILGRIP_OFFICE_JS=local, so Office.js comes from the npm package.
+    assert re.search(r'<script src="/taskpane/lib/office-js/[^/"]+/office\.js">', page)
     assert re.search(r'<script src="/addin/launchevent\.js\?v=[0-9a-f]{16}">', page)
+
+
+def test_commands_page_loads_office_js_from_cdn_by_default(tmp_path):
+    settings = Settings.from_env(tmp_path, {"MAILGRIP_SECRET_KEY": "x" * 40})
+    app = create_app(settings, instance_path=str(tmp_path))
+
+    page = app.test_client().get("/addin/commands.html")
+
+    assert '<script src="https://appsforoffice.microsoft.com/lib/1/hosted/office.js">' in (
+        page.get_data(as_text=True)
+    )
 
 
 def test_script_bundles_every_source(client):

@@ -22,15 +22,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..settings import current_settings
+from .taskpane_libraries import office_js_url
 
 # This file is <repo>/server/mailgrip/web/addin.py, and the add-in's files live in <repo>/addin.
 ADDIN_DIR = Path(
     os.environ.get("MAILGRIP_ADDIN_DIR") or Path(__file__).resolve().parents[3] / "addin"
 ).resolve()
 
-# NOTE: Office.js from Microsoft's CDN, as Outlook requires of add-ins in production; the
-# task pane's MAILGRIP_OFFICE_JS=local switch does not apply to this page yet.
-OFFICE_JS_URL = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 
 _ICON_NAMES = frozenset(f"icon-{size}.png" for size in (16, 32, 64, 80, 128))
 
@@ -113,7 +111,9 @@ def commands_page():
     page = render_template(
         "commands.html",
         locale=str(get_locale()),
-        office_js_url=OFFICE_JS_URL,
+        # Microsoft's CDN by default, as AppSource requires; MAILGRIP_OFFICE_JS=local serves
+        # the npm copy, as for the task pane.
+        office_js_url=office_js_url(),
         script_url=url_for(".launch_event_script", v=version),
     )
     response = current_app.make_response(page)

@@ -32,7 +32,7 @@ def test_commands_page_loads_versioned_script(client):
     assert re.search(r'<script src="/addin/launchevent\.js\?v=[0-9a-f]{16}">', page)
 
 
-def test_commands_page_loads_office_js_from_cdn_by_default(tmp_path):
+def test_commands_page_cdn_by_default(tmp_path):
     settings = Settings.from_env(tmp_path, {"MAILGRIP_SECRET_KEY": "x" * 40})
     app = create_app(settings, instance_path=str(tmp_path))
 

@@ -19,11 +19,11 @@ from mailgrip.web.security_headers import (
 from mailgrip.web.taskpane_libraries import OFFICE_JS_CDN_ORIGIN
 
 FOREIGN_ORIGIN = "https://attacker.example"
-# Blueprints and views that take no form, with the reason: the API authenticates with bearer
-# tokens, which a browser never sends on its own; the admin blueprint checks CSRF itself, after
-# its admin check, so that others learn nothing about it; the demo sign-in accepts only JSON
-# from Mailgrip's own origin; Graph posts change notifications without cookies, and their
-# clientState authenticates them.
+# Blueprints and views that take no form. The API authenticates with bearer tokens, which a
+# browser never sends on its own. The admin blueprint checks CSRF itself after its admin check,
+# so that others learn nothing about it. The demo sign-in accepts only JSON from Mailgrip's own
+# origin. Graph posts change notifications without cookies, and their clientState
+# authenticates them.
 CSRF_EXEMPT_BLUEPRINTS = {"api", "admin", "webhooks"}
 CSRF_EXEMPT = {"taskpane.signin"}
 

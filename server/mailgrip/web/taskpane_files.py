@@ -1,4 +1,4 @@
-"""Where the task pane's templates, static files and npm packages live."""
+"""Paths of the task pane's templates, static files and npm packages."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Graph validates each URL when a subscription is created by POSTing ``?validation
 and expects the decoded token back as ``text/plain`` with 200 within 10 seconds. The
 validation response therefore touches neither the database nor the queue. Notifications are
 acknowledged with 202 at once and processed by a job, because Graph drops endpoints that
-answer slowly.
+respond slowly.
 """
 
 from __future__ import annotations

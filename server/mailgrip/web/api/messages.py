@@ -80,8 +80,8 @@ def lookup_tracking():
     message = None
     if graph_id:
         message = find_visible_message(Message.graph_id == rest_item_id(graph_id))
-    # Outlook's item id is not the immutable id that the mirror stores, so a message that
-    # Mailgrip knows can miss by Graph id and still match by internetMessageId.
+    # Outlook's item id is not the immutable id that the mirror stores, so a mirrored message
+    # can miss by Graph id and still match by internetMessageId.
     if message is None and internet_message_id:
         # internetMessageId is not unique (a message can be re-sent); take the newest mirror.
         message = find_visible_message(Message.internet_message_id == internet_message_id)

@@ -73,7 +73,7 @@ def post_upload(share_id: str):
     return upload_json(upload, storage), 201
 
 
-# One rule for the three methods: with a rule per method, Werkzeug answers 405 instead of 404
+# One rule for the three methods: with a rule per method, Werkzeug returns 405 instead of 404
 # when the id converter rejects an out-of-range id.
 @bp.route("/shares/<share_id>/uploads/<id:upload_id>", methods=["GET", "PUT", "DELETE"])
 @require_caller

@@ -125,6 +125,11 @@ class EmulatorConfig:
     def graph_base(self) -> str:
         return f"{self.base_url}/v1.0"
 
+    @property
+    def mailgrip_verify(self) -> str | bool:
+        """What requests' ``verify=`` needs for calls to Mailgrip: its CA file, or True."""
+        return self.mailgrip_ca or True
+
     def update(
         self,
         mailgrip_url: str | None = None,

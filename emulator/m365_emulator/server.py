@@ -67,7 +67,7 @@ class EmulatorServer:
             apps=default_registrations(self.client_secret),
             delta=DeltaTracker(state),
             faults=FaultPlan(),
-            subscriptions=SubscriptionStore(config.tenant_id),
+            subscriptions=SubscriptionStore(config),
         )
         state.add_listener(self.emulator.subscriptions.message_filed)
         self.app = create_app(self.emulator)

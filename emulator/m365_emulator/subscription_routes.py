@@ -76,9 +76,9 @@ def create_subscription():
                 return graph_error(
                     404, "ErrorItemNotFound", "The specified object was not found in the store."
                 )
-        validate_endpoint(notification_url)
+        validate_endpoint(notification_url, emulator.config.mailgrip_verify)
         if lifecycle_url:
-            validate_endpoint(lifecycle_url)
+            validate_endpoint(lifecycle_url, emulator.config.mailgrip_verify)
     except SubscriptionRejected as error:
         return _rejected(error)
     subscription = Subscription(
@@ -136,7 +136,7 @@ def renew_subscription(subscription_id: str):
         notification_url = found.notification_url
         if "notificationUrl" in body:
             notification_url = check_endpoint(body["notificationUrl"], "notificationUrl")
-            validate_endpoint(notification_url)
+            validate_endpoint(notification_url, emulator.config.mailgrip_verify)
     except SubscriptionRejected as error:
         return _rejected(error)
     found.expiration = expiration

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from .directory import is_loopback_host
+from .directory import EmulatorConfig, is_loopback_host
 from .model import Message
 
 log = logging.getLogger(__name__)
@@ -172,8 +172,11 @@ def check_endpoint(url: Any, name: str) -> str:
     return url
 
 
-def validate_endpoint(url: str) -> None:
+def validate_endpoint(url: str, verify: str | bool = True) -> None:
     """Run Graph's validation handshake: POST ``?validationToken=`` and expect the echo.
+
+    :param verify: requests' ``verify=``: the CA file of a Mailgrip with a development
+        certificate, or True for the system's CAs.
 
     :raise SubscriptionRejected: no 200 text/plain echo of the token within 10 seconds.
     """
@@ -188,6 +191,7 @@ def validate_endpoint(url: str) -> None:
             f"{url}{separator}validationToken={quote(token, safe='')}",
             headers={"Content-Type": "text/plain; charset=utf-8"},
             timeout=VALIDATION_TIMEOUT_SECONDS,
+            verify=verify,
         )
         echoed = (
             response.status_code == 200
@@ -209,8 +213,10 @@ def validate_endpoint(url: str) -> None:
 class SubscriptionStore:
     """Subscriptions of the tenant, and the thread that delivers their notifications."""
 
-    def __init__(self, tenant_id: str) -> None:
-        self._tenant_id = tenant_id
+    def __init__(self, config: EmulatorConfig) -> None:
+        # Read at each post: the demo names Mailgrip's CA only after the emulator has started.
+        self._config = config
+        self._tenant_id = config.tenant_id
         self._lock = threading.Lock()
         self._subscriptions: dict[str, Subscription] = {}
         self._deliveries: list[dict[str, Any]] = []
@@ -342,7 +348,12 @@ class SubscriptionStore:
             entry = {**record, "id": delivery_id, "dropped": dropped, "postedAt": time.time()}
             if not dropped:
                 try:
-                    response = session.post(url, json=body, timeout=DELIVERY_TIMEOUT_SECONDS)
+                    response = session.post(
+                        url,
+                        json=body,
+                        timeout=DELIVERY_TIMEOUT_SECONDS,
+                        verify=self._config.mailgrip_verify,
+                    )
                     entry["status"] = response.status_code
                 except requests.RequestException as error:
                     log.info("Notification to %s failed: %s", url, error)

@@ -35,6 +35,7 @@ from .messages import DEMO_MESSAGES, SENDER, build_demo_message
 log = logging.getLogger(__name__)
 
 OUTBOX_POLL_SECONDS = 2.0
+STOP_CHECK_SECONDS = 0.5
 # The demo's support person, who has the admin app role: (display name, address).
 DEMO_ADMIN = ("Support Desk", "support@contoso.example")
 CODE_PATTERN = re.compile(r"\b(\d{6})\b")
@@ -89,24 +90,33 @@ def run_demo(
     emulator.set_app_roles(DEMO_ADMIN[1], [app.extensions["mailgrip.settings"].admin_role])
     links = _send_demo_messages(emulator)
     _mirror_now(app)
+    stop = threading.Event()
+    # Handlers go in before the URLs print: whoever reads them may press Ctrl-C at once.
+    _stop_on_signals(stop)
     # From here on, the emulator's change notifications reach the jobs of this consumer.
     consumer = start_consumer(app)
-    stop = threading.Event()
     outbox = threading.Thread(target=_print_new_codes, args=(emulator, stop), daemon=True)
     outbox.start()
     _print_urls(public_url, emulator, (password, admin_password), links)
 
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
+    # The kernel may hand a signal to any of the demo's threads, and Python runs the handler
+    # only when the main thread next executes bytecode: a wait without a timeout could sleep
+    # through Ctrl-C for good.
+    while not stop.wait(STOP_CHECK_SECONDS):
         pass
+    # A second Ctrl-C while the demo shuts down ends it at once.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     click.echo("\nStopping…")
-    stop.set()
     consumer.stop(graceful=True)
     server.shutdown()
     emulator.stop()
     click.echo("Stopped.")
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """Let SIGINT (Ctrl-C) and SIGTERM set ``stop`` instead of raising where they land."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
 
 
 def _ssl_context(certificates: DevCertificates) -> ssl.SSLContext:

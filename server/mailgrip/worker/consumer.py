@@ -13,6 +13,9 @@ from .queue import JobQueue
 # blocks on the queue instead, so this interval matters for SQLite. A short one keeps a
 # notification's job from waiting, at the cost of one cheap query per thread and interval.
 MAX_POLL_SECONDS = 0.25
+# A graceful stop lets running jobs finish for at most this long, then interrupts them: a job
+# stuck on a slow Graph request must not keep Ctrl-C from ending the demo or a test.
+SHUTDOWN_SECONDS = 20
 
 
 class InProcessConsumer(Consumer):
@@ -33,6 +36,7 @@ def _options(app: Flask) -> dict:
         "initial_delay": 0.05,
         "max_delay": MAX_POLL_SECONDS,
         "scheduler_interval": 1,
+        "shutdown_timeout": SHUTDOWN_SECONDS,
     }
 
 

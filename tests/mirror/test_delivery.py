@@ -251,6 +251,23 @@ def test_throttled_trace_spends_budget(app, emulator, mailbox):
     assert second.trace_poll_after is not None
 
 
+def test_throttled_trace_waits_for_retry_after(app, emulator, mailbox):
+    # The emulator throttles for the rest of a 40 s window and says so in Retry-After.
+    configure_trace(emulator, pendingPolls=0, throttleRequests=1, throttleWindowSeconds=40)
+    _mirror(mailbox, _send(emulator, "One", ["bob@fabrikam.example"]))
+    _mirror(mailbox, _send(emulator, "Two", ["bob@fabrikam.example"]))
+
+    throttled_at = utcnow()
+    result = poll_delivery(_settings(), services().graph)
+
+    assert result.budget_exhausted is True
+    tenant = emulator.tenant_id
+    # Not before Retry-After (at most 40 s) has passed...
+    assert take_trace_request(tenant, 100, 300.0, now=throttled_at + timedelta(seconds=25)) is False
+    # ...and not a whole 300 s budget window either.
+    assert take_trace_request(tenant, 100, 300.0, now=throttled_at + timedelta(seconds=45)) is True
+
+
 @pytest.mark.parametrize(
     "body",
     [

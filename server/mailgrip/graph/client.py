@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_SECONDS = 60.0
+# A Retry-After beyond this is taken as this: a wrong header must not stall a mailbox for days.
+MAX_RETRY_AFTER_HEADER_SECONDS = 3600.0
 
 
 class GraphError(MailgripError):
@@ -178,17 +181,24 @@ class GraphClient:
 
 
 def _retry_after_header(response: requests.Response) -> float | None:
-    """Return ``Retry-After`` in seconds, capped, or None when absent or not a number."""
+    """Return ``Retry-After`` in seconds, or None when absent or not a number.
+
+    Only capped at an hour: a caller that gives up now (message trace's budget, a job that
+    resumes later) waits all of it.
+    """
     try:
         seconds = float(response.headers.get("Retry-After", ""))
     except ValueError:
         return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_HEADER_SECONDS)
 
 
 def _retry_delay(response: requests.Response, attempt: int) -> float:
     retry_after = _retry_after_header(response)
     if retry_after is not None:
-        return retry_after
+        # A request thread sleeps at most this long; a longer wait is the caller's to plan.
+        return min(retry_after, MAX_RETRY_AFTER_SECONDS)
     # Exponential backoff with full jitter when Graph gives no Retry-After.
     return random.uniform(0, min(2**attempt, MAX_RETRY_AFTER_SECONDS))

@@ -70,22 +70,38 @@ def take_trace_request(
     return False
 
 
-def spend_whole_budget(tenant_id: str, size: int, now: datetime | None = None) -> None:
-    """Mark every slot as used now, so that no process sends a request for a whole window.
+def pause_budget(
+    tenant_id: str,
+    size: int,
+    window_seconds: float,
+    pause_seconds: float | None,
+    now: datetime | None = None,
+) -> None:
+    """Take every slot for ``pause_seconds``, so that no process sends a request before then.
 
     Called when Graph throttles message trace anyway (another application of the tenant may
-    use the same budget); waiting one full window is always enough.
+    use the same budget). Graph's ``Retry-After`` gives the wait; without one, a whole
+    window is always enough. A slot already taken for longer keeps its later end.
     """
     now = now or utcnow()
+    pause = window_seconds if pause_seconds is None else min(pause_seconds, window_seconds)
+    # A slot is free again once its last use lies a window back: back-date the use so that
+    # this happens ``pause`` seconds from now.
+    used_at = now - timedelta(seconds=window_seconds - pause)
     _ensure_slots(tenant_id, size)
     db.session.execute(
         sa.update(TraceBudgetSlot)
-        .where(TraceBudgetSlot.tenant_id == tenant_id)
-        .values(used_at=now)
+        .where(
+            TraceBudgetSlot.tenant_id == tenant_id,
+            sa.or_(TraceBudgetSlot.used_at.is_(None), TraceBudgetSlot.used_at < used_at),
+        )
+        .values(used_at=used_at)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    log.warning("Message trace budget of tenant %s spent until the window passes", tenant_id)
+    log.warning(
+        "Message trace of tenant %s throttled; no requests for %.0f s", tenant_id, pause
+    )
 
 
 def _free_slots(tenant_id: str, size: int, cutoff: datetime) -> list[int]:

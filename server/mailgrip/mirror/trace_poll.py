@@ -38,7 +38,7 @@ from .trace import (
     list_message_traces,
     trace_window,
 )
-from .trace_budget import spend_whole_budget, take_trace_request
+from .trace_budget import pause_budget, take_trace_request
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,12 @@ def _poll_message(
     except GraphError as error:
         db.session.rollback()
         if error.http_status == 429:
-            spend_whole_budget(tenant_id, settings.trace_budget_requests)
+            pause_budget(
+                tenant_id,
+                settings.trace_budget_requests,
+                settings.trace_budget_window_seconds,
+                error.retry_after,
+            )
             result.budget_exhausted = True
             _schedule_retry(message, settings)
             return False

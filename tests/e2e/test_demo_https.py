@@ -45,7 +45,8 @@ def _stop(process: subprocess.Popen, signum: int = signal.SIGINT) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         remaining, _ = process.communicate()
-        raise AssertionError(f"the demo did not stop within 60 s of signal {signum}:\n{remaining}")
+        message = f"the demo did not stop within 60 s of signal {signum}:\n{remaining}"
+        raise AssertionError(message) from None
     return remaining
 
 

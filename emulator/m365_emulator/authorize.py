@@ -208,7 +208,7 @@ def authorize(emulator) -> Response:
         return _page(_SIGN_IN_PAGE, client=parsed.client, hidden=hidden, username="", error="")
 
     if request.form.get("cancel"):
-        # The identity platform answers a user who declines with this error and AADSTS65004.
+        # The identity platform redirects a user who declines with this error and AADSTS65004.
         return parsed.redirect_with(
             {
                 "error": "access_denied",

@@ -62,7 +62,7 @@ def _sign_in_at_emulator(http, authorize: tuple[str, dict[str, str]], user, **ex
 
 
 def _answer_for(app, http, user):
-    """Return a test client with a flow and the emulator's answer for ``user``."""
+    """Return a test client with a flow and the emulator's authorization response for ``user``."""
     client = app.test_client()
     return client, _sign_in_at_emulator(http, _start(client), user)
 
@@ -107,7 +107,7 @@ def test_microsoft_signin_starts_admin_session(app, http, admin_user, caplog):
     assert api_scope in authorize[1]["scope"].split()
 
 
-def test_microsoft_signin_without_role_refused(app, http, alice):
+def test_microsoft_signin_without_role_rejected(app, http, alice):
     client, answer = _answer_for(app, http, alice)
 
     response = client.get(CALLBACK, query_string=answer)
@@ -117,7 +117,7 @@ def test_microsoft_signin_without_role_refused(app, http, alice):
     assert client.get("/admin/").status_code == 404
 
 
-def test_callback_with_other_state_refused(app, http, admin_user):
+def test_callback_with_other_state_rejected(app, http, admin_user):
     client, answer = _answer_for(app, http, admin_user)
 
     response = client.get(CALLBACK, query_string={**answer, "state": "someone-elses-state"})
@@ -127,7 +127,7 @@ def test_callback_with_other_state_refused(app, http, admin_user):
     assert client.get("/admin/").status_code == 404
 
 
-def test_callback_replay_refused(app, http, admin_user):
+def test_callback_replay_rejected(app, http, admin_user):
     client, answer = _answer_for(app, http, admin_user)
     first = client.get(CALLBACK, query_string=answer)
     client.post("/admin/signout", data={"csrf_token": _csrf_token(client)})
@@ -140,8 +140,8 @@ def test_callback_replay_refused(app, http, admin_user):
     assert client.get("/admin/").status_code == 404
 
 
-def test_callback_with_copied_cookie_refused(app, http, admin_user):
-    # A copy of the cookie taken before the callback still holds the flow, so the second
+def test_callback_with_copied_cookie_rejected(app, http, admin_user):
+    # A copy of the cookie taken before the callback still contains the flow, so the second
     # redemption reaches the identity platform, which redeems a code only once.
     client, answer = _answer_for(app, http, admin_user)
     copy = app.test_client()
@@ -155,7 +155,7 @@ def test_callback_with_copied_cookie_refused(app, http, admin_user):
     assert copy.get("/admin/").status_code == 404
 
 
-def test_callback_without_flow_refused(app, http, admin_user):
+def test_callback_without_flow_rejected(app, http, admin_user):
     answer = _sign_in_at_emulator(http, _start(app.test_client()), admin_user)
     stranger = app.test_client()
 
@@ -165,7 +165,7 @@ def test_callback_without_flow_refused(app, http, admin_user):
     assert stranger.get("/admin/").status_code == 404
 
 
-def test_old_flow_refused(app, http, admin_user):
+def test_old_flow_rejected(app, http, admin_user):
     client, answer = _answer_for(app, http, admin_user)
     with client.session_transaction() as session:
         session[FLOW_KEY] = {
@@ -198,7 +198,7 @@ def test_authorize_error_shown_escaped(app, caplog):
     assert "error=access_denied" in caplog.text
 
 
-def test_cancel_at_emulator_shows_refusal(app, http, admin_user):
+def test_cancel_at_emulator_shows_rejection(app, http, admin_user):
     client = app.test_client()
     url, params = _start(client)
     response = http.post(url, data={**params, "cancel": "1"}, allow_redirects=False, timeout=10)
@@ -216,10 +216,10 @@ def _answer_with_html(environ, start_response):
 
 @pytest.mark.parametrize("outage", ["stopped", "html"])
 def test_token_endpoint_unreachable(database_url, _schema, tmp_path, make_user, outage):
-    # A second emulator that stops between the sign-in page and the callback makes the token
-    # endpoint unreachable for real; the shared emulator must keep running for other tests.
-    # With "html", a server with the same certificate then answers every request with a page,
-    # as a proxy in front of an unreachable service does.
+    # A second emulator, stopped between the sign-in page and the callback, makes the token
+    # endpoint unreachable for real, while the shared emulator keeps running for other tests.
+    # With "html", a server with the same certificate takes its port and returns a page to
+    # every request, as a proxy in front of an unreachable service does.
     from m365_emulator.server import EmulatorServer
     from m365_emulator.tls import ensure_tls_files
 
@@ -261,9 +261,9 @@ def test_token_endpoint_unreachable(database_url, _schema, tmp_path, make_user, 
             stand_in.server_close()
 
 
-def test_nonce_mismatch_refused(app, http, admin_user):
-    # msal compares the ID token's nonce with the flow's; a flow with another nonce stands
-    # for an ID token replayed from another sign-in.
+def test_nonce_mismatch_rejected(app, http, admin_user):
+    # msal compares the ID token's nonce with the flow's. A flow with another nonce is what an
+    # ID token replayed from another sign-in looks like.
     client, answer = _answer_for(app, http, admin_user)
     with client.session_transaction() as session:
         stored = session[FLOW_KEY]

@@ -1,5 +1,5 @@
 """Sign in with Microsoft in Chromium: from Mailgrip's sign-in page through the emulator's
-sign-in page and back to the admin page, or to the refusal for an account without the role."""
+sign-in page and back to the admin page, or to the rejection of an account without the role."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_admin_signs_in_with_microsoft(signin_page, emulator, live_server, admin
     expect(signin_page.get_by_text(admin_user.display_name)).to_be_visible()
 
 
-def test_user_without_role_refused(signin_page, emulator, live_server, alice):
+def test_user_without_role_rejected(signin_page, emulator, live_server, alice):
     _sign_in_with_microsoft(signin_page, emulator, alice)
 
     expect(signin_page.get_by_role("alert")).to_have_text(

@@ -25,7 +25,7 @@ def flow(emulator, sender) -> dict:
     emulator.register_web_redirect_uri(REDIRECT_URI)
     emulator.set_app_roles(sender["mail"], [ADMIN_ROLE])
     flow = code_flow_request(emulator, REDIRECT_URI, s256_challenge)
-    # msal asks for the OpenID Connect scopes too, and sends a nonce for the ID token.
+    # msal requests the OpenID Connect scopes too, and sends a nonce for the ID token.
     flow["params"]["scope"] = f"openid profile offline_access {flow['params']['scope']}"
     flow["params"]["nonce"] = "nonce-" + secrets.token_hex(4)
     return flow
@@ -177,7 +177,7 @@ def test_msal_redeems_with_certificate(emulator, http, flow):
         instance_discovery=False,
     )
     with warnings.catch_warnings():
-        # msal recommends form_post; the emulator answers in the query, as Mailgrip asks.
+        # msal recommends form_post, but the emulator returns the code in the query.
         warnings.filterwarnings("ignore", "response_mode='form_post'", UserWarning)
         started = app.initiate_auth_code_flow(
             [f"api://{emulator.client_id}/access_as_user"], redirect_uri=REDIRECT_URI
@@ -220,7 +220,7 @@ def test_control_registers_web_redirect_uri(emulator, http):
 
 def test_public_client_cannot_redeem_web_code(emulator, http, flow):
     # A client without a secret or certificate has nothing to prove itself with, so a web
-    # redirect URI of it gets codes that nobody can redeem.
+    # redirect URI of it gets codes that no client can redeem.
     emulator.register_web_redirect_uri(REDIRECT_URI, client_id=emulator.public_client_id)
     flow["params"]["client_id"] = emulator.public_client_id
     code = _code(http, flow)

@@ -29,18 +29,18 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/admin/signin/callback"
 FLOW_KEY = "admin_signin_flow"
 # A sign-in that takes longer than this, MFA included, starts again. The identity platform's
-# codes live about 10 minutes, so an older flow's code would be refused anyway.
+# codes live about 10 minutes, so an older flow's code would be rejected anyway.
 FLOW_MAX_AGE_SECONDS = 15 * 60
 # The identity platform's error descriptions are a few hundred characters; more is noise.
 MAX_DESCRIPTION_CHARS = 1000
 
 
 class SignInExpired(Exception):
-    """No sign-in of this browser awaits this answer: state mismatch, replay, or too old."""
+    """No flow of this browser matches the authorization response (state, replay or age)."""
 
 
-class SignInRefused(Exception):
-    """The identity platform answered with an OAuth error instead of a code or a token."""
+class SignInRejected(Exception):
+    """The identity platform returned an OAuth error instead of a code or a token."""
 
     def __init__(self, error: str, description: str) -> None:
         super().__init__(f"{error}: {description}")
@@ -49,7 +49,7 @@ class SignInRefused(Exception):
 
 
 class SignInUnavailable(Exception):
-    """The identity platform could not be reached or sent an answer that is not OAuth."""
+    """The identity platform could not be reached or sent a response that is not OAuth JSON."""
 
 
 def callback_url(settings: Settings) -> str:
@@ -65,11 +65,11 @@ def begin_signin() -> str:
     settings = current_settings()
     try:
         with warnings.catch_warnings():
-            # msal 1.39 warns unless response_mode is form_post. The answer comes in the query
-            # instead, because the identity platform's cross-site POST would arrive without
-            # the SameSite=Lax session cookie that holds the flow. The code in the query is
-            # single-use and needs the PKCE verifier and Mailgrip's client credential, and
-            # Referrer-Policy: no-referrer keeps it out of Referer headers.
+            # msal 1.39 warns unless response_mode is form_post. The authorization response
+            # comes in the query instead, because the identity platform's cross-site POST
+            # would arrive without the SameSite=Lax session cookie that contains the flow.
+            # The code in the query is single-use and needs the PKCE verifier and Mailgrip's
+            # client credential, and Referrer-Policy: no-referrer keeps it out of Referer.
             warnings.filterwarnings("ignore", "response_mode='form_post'", UserWarning)
             flow = services().graph_tokens.app.initiate_auth_code_flow(
                 scopes=[f"api://{settings.client_id}/{settings.api_scope}"],
@@ -88,14 +88,14 @@ def begin_signin() -> str:
     return flow["auth_uri"]
 
 
-def finish_signin(answer: Mapping[str, str]) -> Admin:
-    """Redeem the identity platform's answer for an admin; the caller starts the session.
+def finish_signin(auth_response: Mapping[str, str]) -> Admin:
+    """Redeem the authorization response for an admin; the caller starts the session.
 
-    The browser's flow is removed first, so that the same answer never counts twice.
+    The browser's flow is removed first, so that the same response never counts twice.
 
-    :param answer: the callback's query parameters.
+    :param auth_response: the callback's query parameters.
     :raise SignInExpired: no flow of this browser matches (state mismatch, replay, too old).
-    :raise SignInRefused: the identity platform returned an error.
+    :raise SignInRejected: the identity platform returned an error.
     :raise SignInUnavailable: the token endpoint could not be reached.
     :raise NotAdmin: the token is invalid or lacks the admin role.
     """
@@ -107,38 +107,38 @@ def finish_signin(answer: Mapping[str, str]) -> Admin:
         log.warning("Admin sign-in callback for a flow older than %d s", FLOW_MAX_AGE_SECONDS)
         raise SignInExpired("flow too old")
 
-    result = _redeem(stored["flow"], dict(answer))
+    result = _redeem(stored["flow"], dict(auth_response))
     if "access_token" not in result:
         # These fields carry no secret; the code and tokens are never logged.
         error = str(result.get("error") or "unknown_error")
         description = str(result.get("error_description") or "")[:MAX_DESCRIPTION_CHARS]
         log.warning(
-            "Admin sign-in refused by the identity platform: error=%s description=%r "
+            "Admin sign-in rejected by the identity platform: error=%s description=%r "
             "correlation_id=%s",
             error,
             description,
-            result.get("correlation_id") or answer.get("correlation_id"),
+            result.get("correlation_id") or auth_response.get("correlation_id"),
         )
-        raise SignInRefused(error, description)
+        raise SignInRejected(error, description)
     return admin_from_token(result["access_token"])
 
 
-def _redeem(flow: dict[str, Any], answer: dict[str, str]) -> dict[str, Any]:
+def _redeem(flow: dict[str, Any], auth_response: dict[str, str]) -> dict[str, Any]:
     app = services().graph_tokens.app
     try:
-        return app.acquire_token_by_auth_code_flow(flow, answer)
+        return app.acquire_token_by_auth_code_flow(flow, auth_response)
     except json.JSONDecodeError as error:
-        # A token endpoint that answers with something other than JSON is as good as down.
-        log.error("Admin sign-in: the token endpoint's answer is not JSON")
+        # A token endpoint that returns something other than JSON is as good as down.
+        log.error("Admin sign-in: the token endpoint's response is not JSON")
         raise SignInUnavailable("invalid token response") from error
     except ValueError as error:
-        # msal raises ValueError when the answer's state differs from the flow's, or the
-        # answer has neither a code nor an error.
-        log.warning("Admin sign-in answer rejected: %s", type(error).__name__)
+        # msal raises ValueError when the response's state differs from the flow's, or the
+        # response has neither a code nor an error.
+        log.warning("Admin sign-in response rejected: %s", type(error).__name__)
         raise SignInExpired("state mismatch") from error
     except RuntimeError as error:
         # msal raises RuntimeError when the ID token's nonce is not the flow's.
-        log.warning("Admin sign-in answer rejected: the ID token's nonce differs")
+        log.warning("Admin sign-in response rejected: the ID token's nonce differs")
         raise SignInExpired("nonce mismatch") from error
     except requests.RequestException as error:
         log.error("Admin sign-in could not reach the token endpoint: %s", type(error).__name__)

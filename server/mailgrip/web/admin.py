@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext
 from ..admin.audit_export import iter_audit_csv
 from ..admin.microsoft_signin import (
     SignInExpired,
-    SignInRefused,
+    SignInRejected,
     SignInUnavailable,
     begin_signin,
     finish_signin,
@@ -166,7 +166,7 @@ _UNAVAILABLE_MESSAGE = lazy_gettext(
 
 
 # A link and not a form starts the flow, because the admin page's form-action 'self' policy
-# would stop a form whose answer redirects to the identity platform.
+# would stop a form whose response redirects to the identity platform.
 @bp.get("/signin/microsoft")
 def start_microsoft_signin():
     """Send the browser to the identity platform's sign-in page with a new flow."""
@@ -178,10 +178,10 @@ def start_microsoft_signin():
 
 @bp.get("/signin/callback")
 def finish_microsoft_signin():
-    """Take the identity platform's answer and start an admin session for an admin.
+    """Redeem the authorization response and start an admin session for an admin.
 
-    Every failure shows the sign-in page with its reason: 400 for an answer that belongs to
-    no sign-in of this browser, 401 for an error of the identity platform, 403 for an
+    Every failure shows the sign-in page with its reason: 400 for a response that matches
+    no flow of this browser, 401 for an error of the identity platform, 403 for an
     account without the admin role, 503 when the token endpoint cannot be reached.
     """
     try:
@@ -190,12 +190,12 @@ def finish_microsoft_signin():
         return _signin_failed(
             _("This sign-in has expired or was already used. Sign in again."), 400
         )
-    except SignInRefused as refusal:
+    except SignInRejected as rejection:
         return _signin_failed(
             _(
                 "Microsoft sign-in failed (%(error)s): %(description)s",
-                error=refusal.error,
-                description=refusal.description,
+                error=rejection.error,
+                description=rejection.description,
             ),
             401,
         )

@@ -1,8 +1,10 @@
 """Authorization codes of the code flow with PKCE, and their redemption at the token endpoint.
 
-The token endpoint redeems a code once, with the PKCE verifier (RFC 7636), from a
-cross-origin request, as the identity platform requires for redirect URIs of the
-"Single-page application" platform.
+The token endpoint redeems a code once, with the PKCE verifier (RFC 7636). The platform of
+the redirect URI that the code was issued for sets the other rules, as at the identity
+platform: a "Single-page application" code is redeemed from a cross-origin request without
+a client secret, and a "Web" code only from a server-side request with the client's secret or
+certificate assertion.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import Response
 
 from .directory import AppRegistration, is_loopback_host
-from .grants import GrantHandler, OAuthError
+from .grants import GrantHandler, OAuthError, missing_parameter
 
 # The identity platform documents codes as short-lived, "typically expiring after about 10
 # minutes".
@@ -41,6 +43,10 @@ class AuthorizationCode:
     scope: str
     code_challenge: str
     expires_at: float
+    # "spa" or "web": the platform of the redirect URI, which sets the redemption rules.
+    platform: str = "spa"
+    # The OpenID Connect nonce of the request, copied into the ID token.
+    nonce: str | None = None
 
 
 @dataclass
@@ -50,11 +56,18 @@ class AuthorizationCodeStore:
     lifetime: float = CODE_LIFETIME_SECONDS
     clock: Callable[[], float] = time.monotonic
     _codes: dict[str, AuthorizationCode] = field(default_factory=dict)
-    _redeemed: dict[str, float] = field(default_factory=dict)
+    _redeemed: dict[str, AuthorizationCode] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue(
-        self, client_id: str, redirect_uri: str, user_id: str, scope: str, code_challenge: str
+        self,
+        client_id: str,
+        redirect_uri: str,
+        user_id: str,
+        scope: str,
+        code_challenge: str,
+        platform: str = "spa",
+        nonce: str | None = None,
     ) -> str:
         """Store a new code and return it."""
         code = secrets.token_urlsafe(48)
@@ -62,9 +75,22 @@ class AuthorizationCodeStore:
         with self._lock:
             self._forget_expired(now)
             self._codes[code] = AuthorizationCode(
-                client_id, redirect_uri, user_id, scope, code_challenge, now + self.lifetime
+                client_id,
+                redirect_uri,
+                user_id,
+                scope,
+                code_challenge,
+                now + self.lifetime,
+                platform,
+                nonce,
             )
         return code
+
+    def platform_of(self, code: str) -> str | None:
+        """Return the platform of an issued or redeemed code without redeeming it."""
+        with self._lock:
+            grant = self._codes.get(code) or self._redeemed.get(code)
+        return grant.platform if grant is not None else None
 
     def redeem(self, code: str) -> AuthorizationCode:
         """Remove a code and return what it stands for.
@@ -82,7 +108,7 @@ class AuthorizationCodeStore:
                 )
             grant = self._codes.pop(code, None)
             if grant is not None:
-                self._redeemed[code] = grant.expires_at
+                self._redeemed[code] = grant
         if grant is None:
             raise OAuthError(
                 "invalid_grant",
@@ -106,7 +132,7 @@ class AuthorizationCodeStore:
 
     def _forget_expired(self, now: float) -> None:
         self._codes = {c: g for c, g in self._codes.items() if g.expires_at > now}
-        self._redeemed = {c: t for c, t in self._redeemed.items() if t > now}
+        self._redeemed = {c: g for c, g in self._redeemed.items() if g.expires_at > now}
 
 
 def s256_challenge(verifier: str) -> str:
@@ -115,8 +141,8 @@ def s256_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def register_spa_redirect_uri(emulator, client_id: str, uri: str) -> AppRegistration:
-    """Add a redirect URI of the single-page application platform to an app registration.
+def register_redirect_uri(emulator, client_id: str, uri: str, platform: str) -> AppRegistration:
+    """Add a redirect URI of the ``spa`` or ``web`` platform to an app registration.
 
     :raise KeyError: no app with this client id.
     :raise ValueError: the URI is not an absolute http(s) URL on a loopback host, or has a
@@ -131,8 +157,10 @@ def register_spa_redirect_uri(emulator, client_id: str, uri: str) -> AppRegistra
         )
     if parts.fragment:
         raise ValueError(f"redirect URI {uri!r} has a fragment; remove the part after '#'.")
-    if uri not in app.spa_redirect_uris:
-        app = replace(app, spa_redirect_uris=(*app.spa_redirect_uris, uri))
+    registered = app.redirect_uris(platform)
+    if uri not in registered:
+        field_name = "web_redirect_uris" if platform == "web" else "spa_redirect_uris"
+        app = replace(app, **{field_name: (*registered, uri)})
         emulator.apps[app.client_id] = app
     return app
 
@@ -143,21 +171,22 @@ def _origin(url: str) -> str:
 
 
 def redeem_authorization_code(
-    emulator, form: Mapping[str, str], authorization: str | None, origin: str | None
+    emulator,
+    form: Mapping[str, str],
+    authorization: str | None,
+    origin: str | None,
+    token_endpoints: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Redeem a code for tokens with its PKCE verifier.
+    """Redeem a code for tokens with its PKCE verifier, by the rules of its platform.
 
-    :raise OAuthError: missing parameter, client secret sent, request not cross-origin, code
-        unknown, redeemed or expired, another client or redirect URI, or verifier mismatch.
+    :param token_endpoints: the URLs of this endpoint that a client assertion may name.
+    :raise OAuthError: missing parameter, client credentials missing, wrong or not allowed,
+        request from the wrong side (browser or server), code unknown, redeemed or expired,
+        another client or redirect URI, or verifier missing or not matching.
     """
-    handler = GrantHandler(emulator)
-    for parameter in ("client_id", "code", "redirect_uri", "code_verifier"):
+    for parameter in ("client_id", "code", "redirect_uri"):
         if not form.get(parameter):
-            raise OAuthError(
-                "invalid_request",
-                900144,
-                f"The request body must contain the following parameter: '{parameter}'.",
-            )
+            raise missing_parameter(parameter)
     client = emulator.apps.get(form["client_id"].lower())
     if client is None:
         raise OAuthError(
@@ -166,20 +195,12 @@ def redeem_authorization_code(
             f"Application with identifier '{form['client_id']}' was not found in the directory "
             f"'{emulator.config.tenant_id}'.",
         )
-    if form.get("client_secret") or (authorization or "").lower().startswith("basic "):
-        raise OAuthError(
-            "invalid_request",
-            90023,
-            "Public clients can't send a client secret: redirect URIs of the single-page "
-            "application platform redeem codes without one.",
-        )
-    if not origin:
-        raise OAuthError(
-            "invalid_request",
-            9002327,
-            "Tokens issued for the 'Single-Page Application' client-type may only be redeemed "
-            "via cross-origin requests.",
-        )
+    # The code's platform is looked up before redemption, so that a request that breaks the
+    # platform's rules leaves the code redeemable by the right client.
+    if emulator.codes.platform_of(form["code"]) == "web":
+        client = _authenticate_web_client(emulator, form, authorization, origin, token_endpoints)
+    else:
+        _check_spa_request(form, authorization, origin)
 
     grant = emulator.codes.redeem(form["code"])
     if grant.client_id != client.client_id:
@@ -197,7 +218,14 @@ def redeem_authorization_code(
             "Provided grant is invalid or malformed: redirect_uri differs from the one of the "
             "authorization request.",
         )
-    verifier = form["code_verifier"]
+    verifier = form.get("code_verifier", "")
+    if not verifier:
+        raise OAuthError(
+            "invalid_grant",
+            50148,
+            "The code_verifier does not match the code_challenge supplied in the authorization "
+            "request for PKCE.",
+        )
     if not MIN_VERIFIER_CHARS <= len(verifier) <= MAX_VERIFIER_CHARS or not hmac.compare_digest(
         s256_challenge(verifier), grant.code_challenge
     ):
@@ -208,7 +236,56 @@ def redeem_authorization_code(
             "request.",
         )
     scope = form.get("scope") or grant.scope
-    return handler.user_tokens(form, client, grant.user_id, scope)
+    return GrantHandler(emulator).user_tokens(
+        form, client, grant.user_id, scope, nonce=grant.nonce
+    )
+
+
+def _check_spa_request(form: Mapping[str, str], authorization: str | None, origin: str | None):
+    if not form.get("code_verifier"):
+        raise missing_parameter("code_verifier")
+    if form.get("client_secret") or (authorization or "").lower().startswith("basic "):
+        raise OAuthError(
+            "invalid_request",
+            90023,
+            "Public clients can't send a client secret: redirect URIs of the single-page "
+            "application platform redeem codes without one.",
+        )
+    if not origin:
+        raise OAuthError(
+            "invalid_request",
+            9002327,
+            "Tokens issued for the 'Single-Page Application' client-type may only be redeemed "
+            "via cross-origin requests.",
+        )
+
+
+def _authenticate_web_client(
+    emulator,
+    form: Mapping[str, str],
+    authorization: str | None,
+    origin: str | None,
+    token_endpoints: tuple[str, ...],
+) -> AppRegistration:
+    if origin:
+        raise OAuthError(
+            "invalid_request",
+            9002326,
+            "Cross-origin token redemption is permitted only for the 'Single-Page Application' "
+            "client-type.",
+        )
+    client, proven = GrantHandler(emulator).authenticate_client(
+        form, authorization, token_endpoints
+    )
+    if not proven:
+        raise OAuthError(
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or "
+            "'client_secret'.",
+            status=401,
+        )
+    return client
 
 
 def allow_spa_origin(emulator, response: Response, origin: str | None) -> Response:

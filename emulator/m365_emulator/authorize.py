@@ -1,8 +1,8 @@
-"""The authorize endpoint of the code flow with PKCE, as single-page applications use it.
+"""The authorize endpoint of the code flow with PKCE, for single-page and web applications.
 
 ``GET /{tenant}/oauth2/v2.0/authorize`` checks the request and shows a sign-in form for the
 tenant's users. A successful ``POST`` redirects to the registered redirect URI with a code,
-which ``auth_codes`` redeems at the token endpoint.
+which ``auth_codes`` redeems at the token endpoint; Cancel redirects with ``access_denied``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class _AuthorizeRequest:
     state: str | None
     scope: str
     code_challenge: str
+    # "spa" or "web", from the registration of the redirect URI.
+    platform: str = "spa"
+    nonce: str | None = None
 
     def redirect_with(self, values: Mapping[str, str]) -> Response:
         """Redirect to the client with ``values`` (and ``state``) in the query or fragment."""
@@ -75,7 +78,8 @@ def _parse_authorize(emulator, values: Mapping[str, str]) -> _AuthorizeRequest:
             f"directory '{emulator.config.tenant_id}'.",
         )
     redirect_uri = values.get("redirect_uri", "")
-    if redirect_uri not in client.spa_redirect_uris:
+    platform = client.platform_of(redirect_uri)
+    if platform is None:
         raise _PageError(
             50011,
             f"The redirect URI '{redirect_uri}' specified in the request does not match the "
@@ -89,6 +93,8 @@ def _parse_authorize(emulator, values: Mapping[str, str]) -> _AuthorizeRequest:
         values.get("state"),
         values.get("scope", ""),
         values.get("code_challenge", ""),
+        platform,
+        values.get("nonce") or None,
     )
     try:
         if response_mode not in RESPONSE_MODES:
@@ -111,12 +117,16 @@ def _parse_authorize(emulator, values: Mapping[str, str]) -> _AuthorizeRequest:
                 "The request body must contain the following parameter: 'scope'.",
             )
         GrantHandler(emulator).delegated_scopes(partial.scope, client)
+        # NOTE: the identity platform lets web applications leave PKCE out. The emulator
+        # requires it on both platforms, so that a confidential client without it fails here.
         if not partial.code_challenge:
             raise OAuthError(
                 "invalid_request",
                 9002325,
                 "Proof Key for Code Exchange is required for cross-origin authorization code "
-                "redemption.",
+                "redemption."
+                if platform == "spa"
+                else "The request must contain a code_challenge (PKCE).",
             )
         # NOTE: the identity platform also accepts the "plain" method. The emulator requires
         # S256, so that a client that would send its verifier in the clear fails here.
@@ -150,6 +160,7 @@ _SIGN_IN_PAGE = """<!doctype html>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" id="signin-submit">Sign in</button>
+<button type="submit" id="signin-cancel" name="cancel" value="1" formnovalidate>Cancel</button>
 </form>
 </main>
 </body>
@@ -171,6 +182,7 @@ _FORWARDED = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
 )
 
 
@@ -195,6 +207,14 @@ def authorize(emulator) -> Response:
     if request.method == "GET":
         return _page(_SIGN_IN_PAGE, client=parsed.client, hidden=hidden, username="", error="")
 
+    if request.form.get("cancel"):
+        # The identity platform redirects a user who declines with this error and AADSTS65004.
+        return parsed.redirect_with(
+            {
+                "error": "access_denied",
+                "error_description": "AADSTS65004: User declined to consent to access the app.",
+            }
+        )
     username = request.form.get("username", "").strip()
     user = emulator.state.find_user(username) if username else None
     if user is None or not user.check_password(request.form.get("password", "")):
@@ -208,7 +228,13 @@ def authorize(emulator) -> Response:
             error="Your account or password is incorrect.",
         )
     code = emulator.codes.issue(
-        parsed.client.client_id, parsed.redirect_uri, user.id, parsed.scope, parsed.code_challenge
+        parsed.client.client_id,
+        parsed.redirect_uri,
+        user.id,
+        parsed.scope,
+        parsed.code_challenge,
+        parsed.platform,
+        parsed.nonce,
     )
     return parsed.redirect_with({"code": code})
 

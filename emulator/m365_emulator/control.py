@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from flask import Blueprint, abort, jsonify, request
 
-from .auth_codes import register_spa_redirect_uri
+from .auth_codes import register_redirect_uri
 from .context import Emulator, control_error, current_emulator
 from .eml_import import RejectedMessage, parse_eml
 from .faults import fault_from_json
@@ -295,19 +295,25 @@ def set_config():
     return get_config()
 
 
-@bp.post("/apps/<client_id>/spa-redirect-uris")
-def add_spa_redirect_uri(client_id: str):
-    """Register ``uri`` as a single-page application redirect URI of an app."""
+@bp.post("/apps/<client_id>/<any(spa, web):platform>-redirect-uris")
+def add_redirect_uri(client_id: str, platform: str):
+    """Register ``uri`` as a redirect URI of an app's single-page or web platform."""
     uri = _json_body().get("uri")
     if not isinstance(uri, str):
         _fail(400, "invalid_request", "Send a JSON object with the redirect URI as 'uri'.")
     try:
-        app = register_spa_redirect_uri(current_emulator(), client_id, uri)
+        app = register_redirect_uri(current_emulator(), client_id, uri, platform)
     except KeyError:
         _fail(404, "not_found", f"No app with client id {client_id!r}.")
     except ValueError as error:
         _fail(400, "invalid_redirect_uri", str(error))
-    return jsonify({"clientId": app.client_id, "spaRedirectUris": list(app.spa_redirect_uris)})
+    return jsonify(
+        {
+            "clientId": app.client_id,
+            "spaRedirectUris": list(app.spa_redirect_uris),
+            "webRedirectUris": list(app.web_redirect_uris),
+        }
+    )
 
 
 @bp.post("/keys/rotate")

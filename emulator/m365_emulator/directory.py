@@ -55,12 +55,26 @@ class AppRegistration:
     api_scopes: frozenset[str] = frozenset()
     # Redirect URIs of the "Single-page application" platform, for the code flow with PKCE.
     spa_redirect_uris: tuple[str, ...] = ()
+    # Redirect URIs of the "Web" platform, whose codes only the client's credentials redeem.
+    web_redirect_uris: tuple[str, ...] = ()
     # Certificates whose private keys may sign client assertions for this app.
     certificates: tuple[x509.Certificate, ...] = ()
 
     @property
     def is_public(self) -> bool:
         return self.secret is None and not self.certificates
+
+    def redirect_uris(self, platform: str) -> tuple[str, ...]:
+        """Return the redirect URIs of one platform, ``spa`` or ``web``."""
+        return self.web_redirect_uris if platform == "web" else self.spa_redirect_uris
+
+    def platform_of(self, redirect_uri: str) -> str | None:
+        """Return the platform (``spa`` or ``web``) that registered a redirect URI, or None."""
+        if redirect_uri in self.spa_redirect_uris:
+            return "spa"
+        if redirect_uri in self.web_redirect_uris:
+            return "web"
+        return None
 
     def secret_matches(self, candidate: str) -> bool:
         """Compare in constant time so the comparison leaks no prefix of the secret."""

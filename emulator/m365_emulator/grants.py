@@ -39,7 +39,8 @@ class OAuthError(Exception):
         self.status = status
 
 
-def _missing(parameter: str) -> OAuthError:
+def missing_parameter(parameter: str) -> OAuthError:
+    """Return the error for a request without a required parameter."""
     return OAuthError(
         "invalid_request",
         900144,
@@ -94,7 +95,7 @@ class GrantHandler:
             client_id = client_id or unquote(basic_id)
             secret = unquote(basic_secret)
         if not client_id:
-            raise _missing("client_id")
+            raise missing_parameter("client_id")
         app = self._emulator.apps.get(client_id.lower())
         if app is None:
             raise OAuthError(
@@ -254,7 +255,7 @@ class GrantHandler:
             )
         scope = form.get("scope", "").strip()
         if not scope:
-            raise _missing("scope")
+            raise missing_parameter("scope")
         if len(scope.split()) != 1 or not scope.endswith("/.default"):
             raise OAuthError(
                 "invalid_scope",
@@ -281,7 +282,7 @@ class GrantHandler:
         """Issue tokens for a username and password (resource owner password credentials)."""
         for parameter in ("username", "password"):
             if not form.get(parameter):
-                raise _missing(parameter)
+                raise missing_parameter(parameter)
         user = self._emulator.state.find_user(form["username"])
         if user is None:
             raise OAuthError(
@@ -303,7 +304,7 @@ class GrantHandler:
         """Redeem a refresh token issued to the same client."""
         token = form.get("refresh_token")
         if not token:
-            raise _missing("refresh_token")
+            raise missing_parameter("refresh_token")
         grant = self._emulator.tokens.refresh_grant(token)
         if grant is None or grant.client_id != client.client_id:
             raise OAuthError(
@@ -333,7 +334,7 @@ class GrantHandler:
             )
         assertion = form.get("assertion")
         if not assertion:
-            raise _missing("assertion")
+            raise missing_parameter("assertion")
         try:
             claims = self._emulator.tokens.verify(
                 assertion, [client.client_id, f"api://{client.client_id}"]
@@ -351,9 +352,17 @@ class GrantHandler:
         return self.user_tokens(form, client, claims["oid"], form.get("scope", ""))
 
     def user_tokens(
-        self, form: Mapping[str, str], client: AppRegistration, user_id: str, raw_scope: str
+        self,
+        form: Mapping[str, str],
+        client: AppRegistration,
+        user_id: str,
+        raw_scope: str,
+        nonce: str | None = None,
     ) -> dict[str, Any]:
-        """Issue a user's access token, with ID and refresh tokens when the scope asks."""
+        """Issue a user's access token, with ID and refresh tokens when the scope asks.
+
+        :param nonce: the authorization request's OpenID Connect nonce, for the ID token.
+        """
         state = self._emulator.state
         user = state.find_user(user_id)
         if user is None:
@@ -380,7 +389,7 @@ class GrantHandler:
                 RefreshGrant(user.id, client.client_id, tuple(raw_scope.split()))
             )
         if "openid" in requested:
-            response["id_token"] = tokens.id_token(token_user, client)
+            response["id_token"] = tokens.id_token(token_user, client, nonce)
         if form.get("client_info") == "1":
             response["client_info"] = client_info(user.id, self._emulator.config.tenant_id)
         return response

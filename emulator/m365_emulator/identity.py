@@ -166,8 +166,14 @@ def token(tenant: str):
     form = request.form.to_dict()
     handler = GrantHandler(current_emulator())
     grant_type = form.get("grant_type", "")
+    # A client assertion names this endpoint as its audience, by tenant id or as called.
+    endpoints = (
+        request.base_url,
+        f"{current_emulator().config.base_url}/{current_emulator().config.tenant_id}"
+        "/oauth2/v2.0/token",
+    )
     if grant_type == "authorization_code":
-        return _redeem_code(form)
+        return _redeem_code(form, endpoints)
     try:
         if not grant_type:
             raise OAuthError(
@@ -175,12 +181,6 @@ def token(tenant: str):
                 900144,
                 "The request body must contain the following parameter: 'grant_type'.",
             )
-        # A client assertion names this endpoint as its audience, by tenant id or as called.
-        endpoints = (
-            request.base_url,
-            f"{current_emulator().config.base_url}/{current_emulator().config.tenant_id}"
-            "/oauth2/v2.0/token",
-        )
         client, proven = handler.authenticate_client(
             form, request.headers.get("Authorization"), endpoints
         )
@@ -206,12 +206,12 @@ def token(tenant: str):
     return response
 
 
-def _redeem_code(form: dict[str, str]) -> Response:
+def _redeem_code(form: dict[str, str], endpoints: tuple[str, ...]) -> Response:
     emulator = current_emulator()
     origin = request.headers.get("Origin")
     try:
         body = auth_codes.redeem_authorization_code(
-            emulator, form, request.headers.get("Authorization"), origin
+            emulator, form, request.headers.get("Authorization"), origin, endpoints
         )
     except OAuthError as error:
         log.info(

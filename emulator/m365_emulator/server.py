@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
-from .auth_codes import register_spa_redirect_uri
+from .auth_codes import register_redirect_uri
 from .context import Emulator
 from .control import import_sent_item, message_summary, register_certificate, reset_emulator
 from .delta import DeltaTracker
@@ -157,7 +157,11 @@ class EmulatorServer:
 
     def register_spa_redirect_uri(self, uri: str, client_id: str = MAILGRIP_CLIENT_ID) -> None:
         """Let ``uri`` receive codes of the authorization code flow for an app (Mailgrip's)."""
-        register_spa_redirect_uri(self.emulator, client_id, uri)
+        register_redirect_uri(self.emulator, client_id, uri, "spa")
+
+    def register_web_redirect_uri(self, uri: str, client_id: str = MAILGRIP_CLIENT_ID) -> None:
+        """Let ``uri`` receive codes that only the app's credentials redeem (a web app's)."""
+        register_redirect_uri(self.emulator, client_id, uri, "web")
 
     def create_user(self, address: str, display_name: str, password: str) -> dict[str, str]:
         """Create a user with a mailbox, or update the name and password of an existing one."""

@@ -155,8 +155,11 @@ class TokenService:
         )
         return self.sign(claims)
 
-    def id_token(self, user: TokenUser, client: AppRegistration) -> str:
-        """Mint an ID token for ``client``; msal reads its claims to name the account."""
+    def id_token(self, user: TokenUser, client: AppRegistration, nonce: str | None = None) -> str:
+        """Mint an ID token for ``client``; msal reads its claims to name the account.
+
+        :param nonce: the authorization request's nonce, which msal compares with its flow's.
+        """
         now = int(time.time())
         claims = {
             "aud": client.client_id,
@@ -173,6 +176,8 @@ class TokenService:
             "uti": _opaque(16),
             "ver": "2.0",
         }
+        if nonce is not None:
+            claims["nonce"] = nonce
         return self.sign(claims)
 
     def verify(self, token: str, audiences: Iterable[str]) -> dict[str, Any]:

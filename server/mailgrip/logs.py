@@ -24,7 +24,13 @@ def configure_logging(level: str) -> None:
             # Werkzeug logs every request line including the path, and portal paths carry the
             # link token: keep its access log at WARNING so tokens never reach the log.
             # Alembic announces every plugin it loads at INFO, on every start.
-            "loggers": {"werkzeug": {"level": "WARNING"}, "alembic": {"level": "WARNING"}},
+            # msal 1.39's token cache logs each token request at DEBUG with the authorization
+            # code and PKCE verifier unredacted, so msal never logs below INFO.
+            "loggers": {
+                "werkzeug": {"level": "WARNING"},
+                "alembic": {"level": "WARNING"},
+                "msal": {"level": "INFO"},
+            },
         }
     )
     _configured = True

@@ -14,7 +14,13 @@ from mailgrip.admin.signin import ADMIN_SESSION_SECONDS, SESSION_KEY
 from mailgrip.db import db
 
 # Routes anyone may reach, because they are how an admin signs in.
-SIGN_IN_ROUTES = {("GET", "/admin/signin"), ("POST", "/admin/signin"), ("POST", "/admin/session")}
+SIGN_IN_ROUTES = {
+    ("GET", "/admin/signin"),
+    ("POST", "/admin/signin"),
+    ("GET", "/admin/signin/microsoft"),
+    ("GET", "/admin/signin/callback"),
+    ("POST", "/admin/session"),
+}
 
 
 def _admin_routes(app) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from code_flow import code_flow_request
 
 PASSWORD = "Sent-Items-2024"
 REDIRECT_URI = "http://127.0.0.1:9/taskpane/signin-dialog"
@@ -26,21 +27,7 @@ def _challenge(verifier: str) -> str:
 def flow(emulator, http, sender) -> Iterator[dict]:
     """The parameters of one authorization request by the task pane's sign-in dialog."""
     emulator.register_spa_redirect_uri(REDIRECT_URI)
-    verifier = secrets.token_urlsafe(48)
-    yield {
-        "authorize": f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/authorize",
-        "token": f"{emulator.base_url}/{emulator.tenant_id}/oauth2/v2.0/token",
-        "verifier": verifier,
-        "params": {
-            "client_id": emulator.client_id,
-            "response_type": "code",
-            "redirect_uri": REDIRECT_URI,
-            "scope": f"api://{emulator.client_id}/access_as_user",
-            "state": "state-" + secrets.token_hex(4),
-            "code_challenge": _challenge(verifier),
-            "code_challenge_method": "S256",
-        },
-    }
+    yield code_flow_request(emulator, REDIRECT_URI, _challenge)
 
 
 def _sign_in(http, flow: dict, password: str = PASSWORD, **overrides: str):

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from .. import create_app
+from ..admin.microsoft_signin import callback_url
 from ..config import Settings
 from ..db import db
 from ..devcerts import DevCertificates
@@ -82,6 +83,8 @@ def run_demo(
     )
     # The task pane's sign-in dialog inside Outlook returns to this page with its code.
     emulator.register_spa_redirect_uri(f"{public_url}/taskpane/signin-dialog")
+    # "Sign in with Microsoft" on the admin page returns here; Mailgrip redeems the code.
+    emulator.register_web_redirect_uri(callback_url(app.extensions["mailgrip.settings"]))
 
     password = secrets.token_urlsafe(9)
     emulator.create_user(SENDER[1], SENDER[0], password)
@@ -239,6 +242,7 @@ def _print_urls(
     click.echo("")
     click.echo(f"  Admin page (support's view):   {public_url}/admin/signin")
     click.echo(f"    sign in as {DEMO_ADMIN[1]} with password {admin_password}")
+    click.echo("    (in the demo form, or through Sign in with Microsoft and the emulator's page)")
     click.echo("")
     click.echo("  Recipient portal, one link per sent message:")
     for subject, link in links:

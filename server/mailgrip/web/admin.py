@@ -26,6 +26,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from ..admin.audit_export import iter_audit_csv
+from ..admin.microsoft_signin import (
+    SignInExpired,
+    SignInRejected,
+    SignInUnavailable,
+    begin_signin,
+    finish_signin,
+)
 from ..admin.search import MAX_SEARCH_RESULTS, find_messages, mailbox_health, message_history
 from ..admin.signin import NotAdmin, admin_from_token, current_admin, end_session, start_session
 from ..audit import record_audit
@@ -43,7 +50,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf.exempt(bp)
 
 # Routes that someone who is not signed in yet must reach.
-_PUBLIC_ENDPOINTS = {"admin.signin", "admin.start_session_with_token"}
+_PUBLIC_ENDPOINTS = {
+    "admin.signin",
+    "admin.start_microsoft_signin",
+    "admin.finish_microsoft_signin",
+    "admin.start_session_with_token",
+}
 
 EVENT_LABELS = {
     "opened": lazy_gettext("Tracking image loaded"),
@@ -141,7 +153,56 @@ def signin():
         )
         return _signin_failed(_("The username or password is incorrect."), 401)
     except NotAdmin:
-        return _signin_failed(_("This account may not use the admin page."), 403)
+        return _signin_failed(_NOT_ADMIN_MESSAGE, 403)
+    start_session(admin)
+    db.session.commit()
+    return redirect(url_for(".index"))
+
+
+_NOT_ADMIN_MESSAGE = lazy_gettext("This account may not use the admin page.")
+_UNAVAILABLE_MESSAGE = lazy_gettext(
+    "The Microsoft sign-in service could not be reached. Try again in a few minutes."
+)
+
+
+# A link and not a form starts the flow, because the admin page's form-action 'self' policy
+# would stop a form whose response redirects to the identity platform.
+@bp.get("/signin/microsoft")
+def start_microsoft_signin():
+    """Send the browser to the identity platform's sign-in page with a new flow."""
+    try:
+        return redirect(begin_signin())
+    except SignInUnavailable:
+        return _signin_failed(_UNAVAILABLE_MESSAGE, 503)
+
+
+@bp.get("/signin/callback")
+def finish_microsoft_signin():
+    """Redeem the authorization response and start an admin session for an admin.
+
+    Every failure shows the sign-in page with its reason: 400 for a response that matches
+    no flow of this browser, 401 for an error of the identity platform, 403 for an
+    account without the admin role, 503 when the token endpoint cannot be reached.
+    """
+    try:
+        admin = finish_signin(request.args.to_dict())
+    except SignInExpired:
+        return _signin_failed(
+            _("This sign-in has expired or was already used. Sign in again."), 400
+        )
+    except SignInRejected as rejection:
+        return _signin_failed(
+            _(
+                "Microsoft sign-in failed (%(error)s): %(description)s",
+                error=rejection.error,
+                description=rejection.description,
+            ),
+            401,
+        )
+    except SignInUnavailable:
+        return _signin_failed(_UNAVAILABLE_MESSAGE, 503)
+    except NotAdmin:
+        return _signin_failed(_NOT_ADMIN_MESSAGE, 403)
     start_session(admin)
     db.session.commit()
     return redirect(url_for(".index"))

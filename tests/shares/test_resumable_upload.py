@@ -17,6 +17,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 from builders import make_message
+from upload_helpers import draft_share as _draft
+from upload_helpers import put_chunk as _put
+from upload_helpers import start_upload as _start
+from upload_helpers import stored_paths as _stored_paths
 
 from mailgrip.config import Settings
 from mailgrip.db import db
@@ -26,37 +30,6 @@ from mailgrip.shares.resumable import parse_content_range, receive_chunk
 from mailgrip.shares.storage import current_storage
 
 LIMIT = 8 * 1024 * 1024  # MAILGRIP_MAX_UPLOAD_BYTES in tests/conftest.py
-
-
-def _draft(live_server, headers, **extra) -> dict:
-    response = requests.post(
-        f"{live_server.url}/api/shares", json={"draft": True, **extra}, headers=headers, timeout=30
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _start(live_server, headers, share_id: str, name: str, size: int, **extra):
-    return requests.post(
-        f"{live_server.url}/api/shares/{share_id}/uploads",
-        json={"name": name, "size": size, "contentType": "application/pdf", **extra},
-        headers=headers,
-        timeout=30,
-    )
-
-
-def _put(live_server, headers, share_id: str, upload_id: int, data: bytes, first: int, size: int):
-    return requests.put(
-        f"{live_server.url}/api/shares/{share_id}/uploads/{upload_id}",
-        data=data,
-        headers={**headers, "Content-Range": f"bytes {first}-{first + len(data) - 1}/{size}"},
-        timeout=30,
-    )
-
-
-def _stored_paths(app) -> list[Path]:
-    root = Path(app.extensions["mailgrip.settings"].storage_dir)
-    return sorted(path for path in root.rglob("*") if path.is_file())
 
 
 def test_draft_share_has_link_and_no_files(live_server, app, alice_headers):
@@ -567,7 +540,7 @@ def test_completion_rolls_back_whole(live_server, app, alice_headers):
     row = db.session.get(Upload, upload["id"])
     chunk = parse_content_range("bytes 2-3/4", row)
 
-    receive_chunk(row, chunk, 2, io.BytesIO(b"cd"), current_storage())
+    receive_chunk(row, chunk, 2, io.BytesIO(b"cd"), current_storage(), LIMIT)
     db.session.rollback()
 
     files = db.session.scalar(sa.select(sa.func.count()).select_from(File))

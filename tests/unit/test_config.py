@@ -46,6 +46,7 @@ def test_production_names_missing_secrets(tmp_path):
             "MAILGRIP_SUBSCRIPTION_LIFETIME_MINUTES=1 is invalid",
         ),
         ("MAILGRIP_DELTA_FALLBACK_MINUTES", "-1", "MAILGRIP_DELTA_FALLBACK_MINUTES=-1.0 is"),
+        ("MAILGRIP_DRAFT_RETENTION_DAYS", "0", "MAILGRIP_DRAFT_RETENTION_DAYS=0.0 is invalid"),
         ("MAILGRIP_REDIS_URL", "127.0.0.1:6379", "MAILGRIP_REDIS_URL is not a Redis URL"),
     ],
 )

@@ -74,6 +74,12 @@ def check_job_settings(values: dict[str, Any]) -> None:
             f"MAILGRIP_DELTA_FALLBACK_MINUTES={values['delta_fallback_minutes']} is invalid; "
             "use 0 or more."
         )
+    # A retention of zero would delete a draft share while its user is still writing.
+    if not values["draft_retention_days"] > 0:
+        raise ConfigError(
+            f"MAILGRIP_DRAFT_RETENTION_DAYS={values['draft_retention_days']} is invalid; use a "
+            "number of days above 0, such as 3."
+        )
     if values["redis_url"] and not values["redis_url"].startswith(
         ("redis://", "rediss://", "unix://")
     ):

@@ -61,6 +61,21 @@ SETTINGS: tuple[Setting, ...] = (
         "default, 250, is Exchange Online's limit of file attachments per message.",
     ),
     Setting(
+        "max_share_bytes",
+        parse_int,
+        500 * 1024 * 1024,
+        "Largest total size of the uploads in one draft share, complete or not, in bytes; an "
+        "upload or chunk that would pass it gets 413 before its bytes are stored. The default "
+        "is five times the default of `MAILGRIP_MAX_UPLOAD_BYTES`.",
+    ),
+    Setting(
+        "draft_retention_days",
+        parse_float,
+        3.0,
+        "Days after which a draft share that no sent message carries, with its stored files "
+        "and unfinished uploads, is deleted. A draft with uploads counts from its newest upload.",
+    ),
+    Setting(
         "public_url",
         parse_str,
         "http://127.0.0.1:5000",

@@ -24,6 +24,9 @@ class Share(db.Model):
     open_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # "code": recipients verify with a one-time code; "none": anyone holding the link may download.
     verification: Mapped[str] = mapped_column(sa.String(16), default="code")
+    # True for a share created empty for resumable uploads. Only a draft that no message
+    # carries yet may gain or lose files; a share made in one request keeps its files as sent.
+    draft: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -21,10 +21,11 @@ from ..access.models import Block
 from ..db import db
 from ..errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from ..mirror.models import Mailbox
+from ..settings import Settings
 from ..tracking.models import Event
+from .drafts import check_open_draft, check_room_for_chunk, check_room_for_upload
 from .models import File, Share, Upload
 from .names import clean_name, unique_names
-from .service import linked_message
 from .storage import OffsetMismatch, Storage, StoredObjectMissing, new_key
 from .uploads import normalize_content_type
 
@@ -36,6 +37,23 @@ MAX_NAMING_ATTEMPTS = 20
 
 # RFC 9110 section 14.4: "bytes" first-last "/" complete-length, with last inclusive.
 _CONTENT_RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19})")
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """The limits on a draft share's uploads, from the settings."""
+
+    file_bytes: int  # the largest file
+    files: int  # the maximum number of uploads, complete or not
+    share_bytes: int  # the largest total of the uploads' sizes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UploadLimits:
+        return cls(
+            file_bytes=settings.max_upload_bytes,
+            files=settings.max_files_per_share,
+            share_bytes=settings.max_share_bytes,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,21 +97,20 @@ def start_upload(
     name: object,
     size: object,
     content_type: object,
-    limit: int,
+    limits: UploadLimits,
     storage: Storage,
-    max_files: int,
 ) -> Upload:
     """Add an upload of ``size`` bytes to ``share``; the caller commits.
 
     An empty file has no chunk that could complete it, so it is complete at once.
 
-    :param limit: the largest file accepted, in bytes.
-    :param max_files: the most uploads, complete or not, that the share may have.
     :raise BadRequest: a value is missing or invalid.
-    :raise Conflict: the share was already sent, or has ``max_files`` uploads.
-    :raise PayloadTooLarge: ``size`` is larger than ``limit``.
+    :raise Conflict: the share is not an open draft, or has ``limits.files`` uploads.
+    :raise PayloadTooLarge: ``size`` is larger than ``limits.file_bytes``, or would make the
+        share larger than ``limits.share_bytes``.
     """
-    _check_not_sent(share)
+    check_open_draft(share)
+    max_files = limits.files
     # NOTE: two uploads started at the same moment may both pass this count.
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(Upload).where(Upload.share_id == share.id)
@@ -112,6 +129,7 @@ def start_upload(
             f"size={size!r} is not valid; send the file's size in bytes as a whole number.",
             field="size",
         )
+    limit = limits.file_bytes
     if size > limit:
         raise PayloadTooLarge(
             f"The file is too large: {size} bytes, and the limit is {limit} bytes "
@@ -121,6 +139,7 @@ def start_upload(
         )
     if content_type is not None and not isinstance(content_type, str):
         raise BadRequest("Send 'contentType' as a string, or leave it out.", field="contentType")
+    check_room_for_upload(share, size, limits.share_bytes)
     upload = Upload(
         share_id=share.id,
         display_name=clean_name(name),
@@ -174,16 +193,19 @@ def receive_chunk(
     content_length: int | None,
     stream: BinaryIO,
     storage: Storage,
+    max_share_bytes: int,
 ) -> Upload:
     """Append one chunk and, after the last one, add the file to the share; the caller commits.
 
+    :param max_share_bytes: the largest total of the share's upload sizes.
     :raise BadRequest: the body length differs from the range, or the body ended early.
-    :raise Conflict: the share was already sent, the chunk does not start at the number of
+    :raise Conflict: the share is not an open draft, the chunk does not start at the number of
         bytes received, or the upload is already complete. ``receivedBytes`` in the detail is
         where to continue.
     :raise NotFound: the upload was removed while the chunk arrived.
+    :raise PayloadTooLarge: the share's uploads up to this one exceed ``max_share_bytes``.
     """
-    _check_not_sent(upload.share)
+    check_open_draft(upload.share)
     if content_length is None:
         raise BadRequest(
             f"The chunk has no Content-Length; send it with Content-Length: {chunk.length}, the "
@@ -196,6 +218,7 @@ def receive_chunk(
         )
     if upload.file_id is not None:
         raise Conflict(f"Upload {upload.id} is already complete.", receivedBytes=upload.size)
+    check_room_for_chunk(upload, max_share_bytes)
     try:
         received = storage.append_partial(upload.storage_key, chunk.first, stream, chunk.length)
     except OffsetMismatch as mismatch:
@@ -284,37 +307,66 @@ def _removed_while_receiving(upload: Upload) -> NotFound:
     )
 
 
-def cancel_upload(upload: Upload) -> None:
-    """Remove the upload and its file from the database; the caller commits.
+def cancel_upload(upload: Upload) -> str:
+    """Remove the upload and its file, if it has one, from the database; the caller commits.
 
-    The caller deletes the bytes with ``discard_bytes`` after the commit, so a failed commit
-    leaves no row pointing at deleted bytes.
+    Removal and completion exclude each other. The upload row is deleted only while it is in
+    the state that this request read, and completion sets ``file_id`` under a row lock
+    (PostgreSQL) or the database's write lock (SQLite). A completion committed after that read
+    therefore leaves the DELETE without a row, and the upload is read again and removed with
+    its new file. So a removed upload never becomes a file, and a file is removed whole.
 
-    :raise Conflict: the share was already sent, so its recipients may hold the link, or the
+    :return: the storage key of the removed bytes, which the caller deletes with
+        ``discard_bytes`` after the commit, so that a failed commit leaves no row pointing at
+        deleted bytes.
+    :raise Conflict: the share is not an open draft, so its recipients may hold the link, or the
         file was already downloaded or blocked through the share's link, and events and blocks
         keep referring to it.
+    :raise NotFound: another request removed the upload meanwhile.
     """
     share = upload.share
-    _check_not_sent(share)
-    file = upload.file
-    if file is not None and _has_history(file):
-        raise Conflict(
-            f"File {file.display_name!r} of share {share.id} was already downloaded or blocked "
-            "through the share's link, so it can no longer be removed. Start a new share for "
-            "the message instead."
+    check_open_draft(share)
+    upload_id, storage_key = upload.id, upload.storage_key
+    # Completion sets file_id at most once, so a second pass deletes the row or finds it gone.
+    for _attempt in range(2):
+        file = upload.file
+        if file is not None and _has_history(file):
+            raise Conflict(
+                f"File {file.display_name!r} of share {share.id} was already downloaded or "
+                "blocked through the share's link, so it can no longer be removed. Start a new "
+                "share for the message instead."
+            )
+        state_read = Upload.file_id.is_(None) if file is None else Upload.file_id == file.id
+        deleted = db.session.execute(
+            sa.delete(Upload).where(Upload.id == upload_id, state_read),
+            execution_options={"synchronize_session": False},
         )
-    db.session.delete(upload)
-    db.session.flush()
+        if deleted.rowcount == 1:
+            break
+        log.info("Upload %s changed while it was being removed; reading it again", upload_id)
+        db.session.expire(upload)
+        reread = db.session.scalar(sa.select(Upload).where(Upload.id == upload_id))
+        if reread is None:
+            raise NotFound(f"Upload {upload_id} was already removed from share {share.id}.")
+        upload = reread
+    else:
+        raise Conflict(f"Upload {upload_id} kept changing while it was being removed; try again.")
+    db.session.expire(share, ["files"])
+    db.session.expunge(upload)
     if file is not None:
-        share.files.remove(file)
-    db.session.flush()
-    log.info("Upload %s removed from share %s", upload.id, share.id)
+        db.session.execute(
+            sa.delete(File).where(File.id == file.id),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.expunge(file)
+    log.info("Upload %s removed from share %s", upload_id, share.id)
+    return storage_key
 
 
-def discard_bytes(upload: Upload, storage: Storage) -> None:
+def discard_bytes(storage_key: str, storage: Storage) -> None:
     """Delete the received bytes of a removed upload, partial or complete."""
-    storage.delete_partial(upload.storage_key)
-    storage.delete(upload.storage_key)
+    storage.delete_partial(storage_key)
+    storage.delete(storage_key)
 
 
 def share_uploads(share: Share) -> list[Upload]:
@@ -329,12 +381,3 @@ def _has_history(file: File) -> bool:
     event = db.session.scalar(sa.select(Event.id).where(Event.file_id == file.id).limit(1))
     block = db.session.scalar(sa.select(Block.id).where(Block.file_id == file.id).limit(1))
     return event is not None or block is not None
-
-
-def _check_not_sent(share: Share) -> None:
-    message = linked_message(share)
-    if message is not None:
-        raise Conflict(
-            f"Share {share.id} was already sent with message {message.id}; its files can no "
-            "longer change. Start a new share for a new message."
-        )

@@ -75,6 +75,7 @@ def create_draft_share(owner: Mailbox, *, verification: str = "code") -> Created
     """
     _check_verification(verification)
     created = _add_share(owner, verification)
+    created.share.draft = True
     db.session.flush()
     log.info("Draft share %s created by mailbox %s", created.share.id, owner.id)
     return created

@@ -32,6 +32,8 @@ from ..mirror.subscriptions import (
 from ..mirror.trace_poll import poll_delivery
 from ..services import services
 from ..settings import current_settings
+from ..shares.retention import delete_stale_drafts
+from ..shares.storage import current_storage
 from .queue import current_queue
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,11 @@ def scan_delivery_reports() -> None:
     scan_non_delivery_reports(current_settings(), services().graph)
 
 
+def delete_stale_draft_shares() -> None:
+    """Delete draft shares never sent within ``MAILGRIP_DRAFT_RETENTION_DAYS``, with their files."""
+    delete_stale_drafts(current_storage(), current_settings().draft_retention_days)
+
+
 def _resume_later(job: Callable[..., None], error: GraphError, attempt: int, *args: Any) -> None:
     """Schedule ``job`` again after Graph's Retry-After, or an exponential backoff with jitter."""
     delay = error.retry_after
@@ -185,4 +192,5 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(renew_subscriptions, every_minutes=5),
     PeriodicJob(poll_message_traces, every_minutes=1),
     PeriodicJob(scan_delivery_reports, every_minutes=1),
+    PeriodicJob(delete_stale_draft_shares, every_minutes=60),
 )

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from . import bp
-from .openapi_schemas import ID_PARAM, SCHEMAS, error_responses, json_response
+from .openapi_schemas import ID_PARAM, SCHEMAS, error_responses, json_response, upload_error
 
 _SHARE_ID_PARAM = {"name": "shareId", "in": "path", "required": True, "schema": {"type": "string"}}
 _UPLOAD_PARAMS = [_SHARE_ID_PARAM, {"name": "uploadId", **ID_PARAM}]
 _UPLOAD = {"$ref": "#/components/schemas/Upload"}
+_NOT_OPEN_DRAFT = (
+    "the share is not an open draft (detail.reason not_draft: created with its files in one "
+    "request; sent: a sent message carries it), and its files stay as they are"
+)
+_SHARE_TOO_LARGE = "the share's uploads would exceed MAILGRIP_MAX_SHARE_BYTES (detail.limit)"
 
 PATHS: dict[str, Any] = {
     "/api/messages": {
@@ -192,7 +197,15 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": json_response(_UPLOAD, "Upload started; complete at once when size is 0."),
-                **error_responses(400, 401, 404, 409, 413),
+                **error_responses(400, 401, 404),
+                "409": upload_error(
+                    f"Not started: {_NOT_OPEN_DRAFT}; or the share has "
+                    "MAILGRIP_MAX_FILES_PER_SHARE uploads."
+                ),
+                "413": upload_error(
+                    f"Not started: the file exceeds MAILGRIP_MAX_UPLOAD_BYTES, {_SHARE_TOO_LARGE}, "
+                    "or the JSON body is too large."
+                ),
             },
         }
     },
@@ -222,13 +235,24 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": json_response(_UPLOAD, "Chunk stored; complete after the last one."),
-                **error_responses(400, 401, 404, 409),
+                **error_responses(400, 401, 404),
+                "409": upload_error(
+                    f"Not stored: {_NOT_OPEN_DRAFT}; or the chunk does not start at "
+                    "detail.receivedBytes, or the upload is complete."
+                ),
+                "413": upload_error(f"Not stored: {_SHARE_TOO_LARGE}."),
             },
         },
         "delete": {
             "summary": "Remove an upload and its file from a share not yet sent",
             "parameters": _UPLOAD_PARAMS,
-            "responses": {"204": {"description": "Removed."}, **error_responses(401, 404, 409)},
+            "responses": {
+                "204": {"description": "Removed, with its file if a chunk completed it meanwhile."},
+                **error_responses(401, 404),
+                "409": upload_error(
+                    f"Not removed: {_NOT_OPEN_DRAFT}; or the file was downloaded or blocked."
+                ),
+            },
         },
     },
 }

@@ -11,6 +11,14 @@ def json_response(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+UPLOAD_ERROR = {"$ref": "#/components/schemas/UploadError"}
+
+
+def upload_error(description: str) -> dict[str, Any]:
+    """Return a 409 or 413 response of the draft-share routes, whose detail names the cause."""
+    return json_response(UPLOAD_ERROR, description)
+
+
 def error_responses(*statuses: int) -> dict[str, Any]:
     text = {
         400: "Invalid request; the message names the value and the fix.",
@@ -36,6 +44,42 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string"},
             "message": {"type": "string"},
             "detail": {"type": "object"},
+        },
+    },
+    "UploadError": {
+        "type": "object",
+        "description": "An error of the draft-share routes; the message says how to continue.",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "enum": ["conflict", "payload_too_large"]},
+            "message": {"type": "string"},
+            "detail": {
+                "type": "object",
+                "properties": {
+                    "reason": {
+                        "type": "string",
+                        "enum": ["not_draft", "sent"],
+                        "description": "Why the share's files cannot change: it was created "
+                        "with its files in one request (not_draft), or a sent message carries "
+                        "it (sent).",
+                    },
+                    "shareId": {"type": "string"},
+                    "limit": {
+                        "type": "integer",
+                        "description": "The limit that was reached: bytes for 413, files or "
+                        "bytes of a JSON body otherwise.",
+                    },
+                    "shareBytes": {
+                        "type": "integer",
+                        "description": "The total size of the share's uploads, in bytes.",
+                    },
+                    "receivedBytes": {
+                        "type": "integer",
+                        "description": "Where to continue the upload.",
+                    },
+                    "field": {"type": "string"},
+                },
+            },
         },
     },
     "Evidence": {

@@ -11,6 +11,7 @@ from ...errors import BadRequest
 from ...settings import current_settings
 from ...shares.models import File, Upload
 from ...shares.resumable import (
+    UploadLimits,
     cancel_upload,
     discard_bytes,
     owned_share,
@@ -53,21 +54,21 @@ def post_upload(share_id: str):
 
     :raise 400: a missing or invalid value.
     :raise 404: no such share among the caller's.
-    :raise 409: the share was already sent, or has ``MAILGRIP_MAX_FILES_PER_SHARE`` uploads.
-    :raise 413: ``size`` is larger than ``MAILGRIP_MAX_UPLOAD_BYTES``.
+    :raise 409: the share is not a draft, was already sent, or has
+        ``MAILGRIP_MAX_FILES_PER_SHARE`` uploads.
+    :raise 413: ``size`` is larger than ``MAILGRIP_MAX_UPLOAD_BYTES``, or would make the share
+        larger than ``MAILGRIP_MAX_SHARE_BYTES``.
     """
     share = owned_share(g.mailbox, share_id)
     body = _json_object()
     storage = current_storage()
-    settings = current_settings()
     upload = start_upload(
         share,
         body.get("name"),
         body.get("size"),
         body.get("contentType"),
-        settings.max_upload_bytes,
+        UploadLimits.from_settings(current_settings()),
         storage,
-        settings.max_files_per_share,
     )
     db.session.commit()
     return upload_json(upload, storage), 201
@@ -97,13 +98,21 @@ def put_chunk(share_id: str, upload_id: int):
 
     :raise 400: a missing or malformed Content-Range, or a body of another length.
     :raise 404: no such upload in the caller's share.
-    :raise 409: the share was already sent, or the chunk does not start at ``receivedBytes``,
-        which the error detail contains.
+    :raise 409: the share is not a draft or was already sent, or the chunk does not start at
+        ``receivedBytes``, which the error detail contains.
+    :raise 413: the share's uploads up to this one exceed ``MAILGRIP_MAX_SHARE_BYTES``.
     """
     upload = owned_upload(g.mailbox, share_id, upload_id)
     chunk = parse_content_range(request.headers.get("Content-Range"), upload)
     storage = current_storage()
-    receive_chunk(upload, chunk, request.content_length, request.stream, storage)
+    receive_chunk(
+        upload,
+        chunk,
+        request.content_length,
+        request.stream,
+        storage,
+        current_settings().max_share_bytes,
+    )
     db.session.commit()
     return upload_json(upload, storage)
 
@@ -111,13 +120,14 @@ def put_chunk(share_id: str, upload_id: int):
 def delete_upload(share_id: str, upload_id: int):
     """Remove an upload and its file, when the user removes the attachment before sending.
 
-    :raise 404: no such upload in the caller's share.
-    :raise 409: the share was already sent, or its file was downloaded or blocked.
+    :raise 404: no such upload in the caller's share, or it was removed meanwhile.
+    :raise 409: the share is not a draft or was already sent, or its file was downloaded or
+        blocked.
     """
     upload = owned_upload(g.mailbox, share_id, upload_id)
-    cancel_upload(upload)
+    storage_key = cancel_upload(upload)
     db.session.commit()
-    discard_bytes(upload, current_storage())
+    discard_bytes(storage_key, current_storage())
     return "", 204
 
 

@@ -25,6 +25,7 @@ from mailgrip.db import db
 from mailgrip.demo.run import emulator_environ
 from mailgrip.http import TimeoutSession
 from mailgrip.identity.password_grant import acquire_token_by_password
+from mailgrip.web.closing import closing_responses
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(os.environ.get("MAILGRIP_FIXTURES", ROOT.parent / "shared" / "fixtures"))
@@ -123,7 +124,9 @@ def live_server(emulator, database_url, _schema, tmp_path) -> Iterator[LiveServe
     environ = mailgrip_environ(emulator, database_url, tmp_path / "files", url)
     app = create_app(Settings.from_env(tmp_path, environ), instance_path=str(tmp_path))
     (tmp_path / "files").mkdir(exist_ok=True)
-    server = make_server("127.0.0.1", port, app, threaded=True, fd=sock.fileno())
+    server = make_server(
+        "127.0.0.1", port, closing_responses(app), threaded=True, fd=sock.fileno()
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     emulator.configure(mailgrip_url=url)

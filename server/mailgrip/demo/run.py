@@ -30,6 +30,7 @@ from ..mirror.subscriptions import ensure_subscription
 from ..mirror.sync import sync_all
 from ..services import services
 from ..settings import current_settings
+from ..web.closing import closing_responses
 from ..worker.consumer import start_consumer
 from .messages import DEMO_MESSAGES, SENDER, build_demo_message
 
@@ -74,7 +75,12 @@ def run_demo(
     )
     _migrate(app)
     server = make_server(
-        "127.0.0.1", port, app, threaded=True, fd=listener.fileno(), ssl_context=ssl_context
+        "127.0.0.1",
+        port,
+        closing_responses(app),
+        threaded=True,
+        fd=listener.fileno(),
+        ssl_context=ssl_context,
     )
     threading.Thread(target=server.serve_forever, name="mailgrip-http", daemon=True).start()
     emulator.configure(

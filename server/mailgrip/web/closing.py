@@ -4,9 +4,9 @@ Werkzeug 3.1 drains the request socket before it closes a response. When the cli
 dropped the connection, that read raises, ``close()`` never runs, and a file that
 ``send_file`` opened stays open until the garbage collector finds it. The demo and the
 tests serve the task pane's libraries through that server, so every aborted fetch leaked a
-file. Production runs under gunicorn, which closes responses itself and sends files with
-``wsgi.file_wrapper``; this wrapper would hide that wrapper, so only the development server
-uses it.
+file. Production runs under gunicorn, which closes responses itself. Gunicorn also sends
+files with ``wsgi.file_wrapper``, which this wrapper would hide, so only the development
+server uses it.
 """
 
 from __future__ import annotations

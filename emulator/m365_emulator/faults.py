@@ -18,7 +18,7 @@ DEFAULT_CODES = {
     410: ("SyncStateNotFound", "The sync state generation is not found. Restart the sync."),
 }
 MAX_DELAY_SECONDS = 30.0
-# Bounds that keep a typing mistake from stalling a test run: an hour, and ten thousand uses.
+# Upper bounds of retryAfter (an hour) and count, so that a typo cannot stall a test run.
 MAX_RETRY_AFTER_SECONDS = 3600
 MAX_COUNT = 10_000
 FAULT_FIELDS = frozenset(

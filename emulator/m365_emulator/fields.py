@@ -52,7 +52,10 @@ def boolean(name: str, value: Any) -> bool:
 
 
 def reject_unknown(body: dict[str, Any], known: frozenset[str]) -> None:
-    """:raise ValueError: ``body`` has a field that is not in ``known``."""
+    """Check that ``body`` has only fields in ``known``.
+
+    :raise ValueError: a field is unknown.
+    """
     unknown = sorted(set(body) - known)
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)}; use {', '.join(sorted(known))}.")

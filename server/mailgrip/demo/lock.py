@@ -31,7 +31,7 @@ def lock_demo_folder(folder: Path, port: int, public_url: str) -> int:
         holder = os.read(descriptor, MAX_HOLDER_BYTES).decode("utf-8", "replace").strip()
         os.close(descriptor)
         raise click.ClickException(
-            f"Another Mailgrip demo ({holder or 'its process is unknown'}) uses {folder}, "
+            f"Another Mailgrip demo ({holder or 'process unknown'}) uses {folder}, "
             "and every start empties that folder. Stop that demo first, or give this one a "
             f"folder of its own, for example: MAILGRIP_INSTANCE_PATH={folder.parent}-{port} "
             f"mailgrip demo --port {port}"

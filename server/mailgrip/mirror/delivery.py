@@ -36,7 +36,7 @@ def is_final(state: str) -> bool:
 
 
 def reported_time(reported: datetime | None, sent_at: datetime | None, now: datetime) -> datetime:
-    """Return when a source says the recipient's state changed, kept between sending and now.
+    """Return when a source reports the recipient's state changed, kept between sending and now.
 
     Tracking times requests from this moment, so it must be the source's own time, not the
     time Mailgrip read it. A time before the message was sent or after ``now`` comes from a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -28,6 +29,19 @@ def configure_trace(emulator, **fields) -> None:
 def trace_requests(emulator) -> int:
     """Return how many message trace requests the emulator has received since its reset."""
     return control(emulator, "GET", "message-traces").json()["requests"]
+
+
+def serve_trace_row(emulator, address: str, received: str | None) -> None:
+    """Answer the next message trace request with one delivered row for ``address``.
+
+    The emulator dates its own rows at the second of sending, so a row of a message delivered
+    minutes before the poll comes from a page set here.
+    """
+    row = {"id": "9d2e8f41-trace", "recipientAddress": address, "status": "Delivered"}
+    if received is not None:
+        row["receivedDateTime"] = received
+    body = json.dumps({"value": [row]})
+    control(emulator, "POST", "message-traces/malformed", json={"body": body})
 
 
 def raw_message(subject: str, to: list[str], cc: list[str] | None = None) -> bytes:

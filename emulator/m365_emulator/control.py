@@ -18,6 +18,7 @@ from .auth_codes import register_redirect_uri
 from .context import Emulator, control_error, current_emulator
 from .eml_import import RejectedMessage, parse_eml
 from .faults import fault_from_json
+from .fields import reject_unknown
 from .model import EmailAddress, Message, User
 from .outlook_send import MailgripUploadFailed, send_from_outlook
 from .state import NotFound
@@ -25,6 +26,7 @@ from .state import NotFound
 log = logging.getLogger(__name__)
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
+CONFIG_FIELDS = frozenset({"mailgripUrl", "addinId"})
 
 
 def _fail(status: int, error: str, message: str) -> NoReturn:
@@ -289,6 +291,7 @@ def set_config():
     """Set ``mailgripUrl`` (a loopback URL) and ``addinId``."""
     body = _json_body()
     try:
+        reject_unknown(body, CONFIG_FIELDS)
         current_emulator().config.update(body.get("mailgripUrl"), body.get("addinId"))
     except ValueError as error:
         _fail(400, "invalid_config", str(error))
@@ -367,7 +370,7 @@ def add_fault():
     """Plan a fault for Graph requests: status, retryAfter, delaySeconds, path, count."""
     try:
         fault = fault_from_json(_json_body())
-    except (ValueError, TypeError) as error:
+    except ValueError as error:
         _fail(400, "invalid_fault", str(error))
     current_emulator().faults.add(fault)
     return jsonify(fault.to_json()), 201

@@ -118,6 +118,18 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _is_loopback_http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        # An unclosed "[" around an IPv6 address, for example.
+        return False
+    return parts.scheme in ("http", "https") and is_loopback_host(host)
+
+
 @dataclass
 class EmulatorConfig:
     """Settings of one emulator: fixed ids, its own base URL and where Mailgrip listens."""
@@ -152,18 +164,20 @@ class EmulatorConfig:
     ) -> None:
         """Change where Mailgrip listens, the CA its certificate is from, or the add-in id.
 
-        :raise ValueError: ``mailgrip_url`` is not an http(s) URL on a loopback host; the
-            emulator sends requests only to this machine.
+        :raise ValueError: ``mailgrip_url`` is not an http(s) URL on a loopback host, because
+            the emulator sends requests only to this machine, or ``addin_id`` is not a string.
         """
         if mailgrip_url is not None:
-            parts = urlsplit(mailgrip_url)
-            if parts.scheme not in ("http", "https") or not is_loopback_host(parts.hostname or ""):
+            if not _is_loopback_http_url(mailgrip_url):
                 raise ValueError(
                     f"mailgripUrl {mailgrip_url!r} is invalid; use an http(s) URL on 127.0.0.1, "
                     "::1 or localhost."
                 )
-        if addin_id is not None and not addin_id.strip("{} "):
-            raise ValueError("addinId is empty; use the add-in's id from its manifest.")
+        if addin_id is not None and (not isinstance(addin_id, str) or not addin_id.strip("{} ")):
+            raise ValueError(
+                f"addinId {addin_id!r} is invalid; use the add-in's id from its manifest, a "
+                "string such as 8b4fd0f6-0c0b-4b36-9a55-1f2b3c4d5e6f."
+            )
         with self._lock:
             if mailgrip_url is not None:
                 self.mailgrip_url = mailgrip_url.rstrip("/")

@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from .fields import integer, number, reject_unknown, text
+
 # Graph's error code for each injectable status.
 DEFAULT_CODES = {
     429: ("TooManyRequests", "Too many requests. Retry after the number of seconds given."),
@@ -16,6 +18,9 @@ DEFAULT_CODES = {
     410: ("SyncStateNotFound", "The sync state generation is not found. Restart the sync."),
 }
 MAX_DELAY_SECONDS = 30.0
+# Upper bounds of retryAfter (an hour) and count, so that a typo cannot stall a test run.
+MAX_RETRY_AFTER_SECONDS = 3600
+MAX_COUNT = 10_000
 FAULT_FIELDS = frozenset(
     {"status", "code", "message", "path", "retryAfter", "delaySeconds", "count"}
 )
@@ -50,39 +55,44 @@ def fault_from_json(body: dict[str, Any]) -> Fault:
 
     ``status`` null with ``delaySeconds`` set makes a slow but successful response.
 
-    :raise ValueError: a value is missing or out of range.
+    :raise ValueError: a field is unknown, missing, of another type or out of range.
     """
-    unknown = sorted(set(body) - FAULT_FIELDS)
-    if unknown:
-        raise ValueError(
-            f"unknown fault field(s) {', '.join(unknown)}; use {', '.join(sorted(FAULT_FIELDS))}."
-        )
+    reject_unknown(body, FAULT_FIELDS)
     status = body.get("status")
-    delay = float(body.get("delaySeconds", 0) or 0)
-    if status is None and delay <= 0:
-        raise ValueError("Give a status (429, 500, 502, 503, 504 or 410), delaySeconds, or both.")
-    if status is not None and status not in DEFAULT_CODES:
+    if status is not None and (
+        isinstance(status, bool) or not isinstance(status, int) or status not in DEFAULT_CODES
+    ):
         raise ValueError(
-            f"status {status!r} is not injectable; use one of {sorted(DEFAULT_CODES)}."
+            f"status {status!r} is not injectable; use one of {sorted(DEFAULT_CODES)} or null."
         )
-    if not 0 <= delay <= MAX_DELAY_SECONDS:
-        raise ValueError(f"delaySeconds {delay} is out of range; use 0 to {MAX_DELAY_SECONDS}.")
-    count = int(body.get("count", 1))
-    if count < 1:
-        raise ValueError(f"count {count} is invalid; use 1 or more.")
-    default_code, default_message = DEFAULT_CODES.get(status, ("", ""))
-    retry_after = body.get("retryAfter")
+    delay = _optional(body, "delaySeconds", number, 0.0, MAX_DELAY_SECONDS)
+    if status is None and not delay:
+        raise ValueError("Give a status (429, 500, 502, 503, 504 or 410), delaySeconds, or both.")
+    count = _optional(body, "count", integer, 1, MAX_COUNT)
+    retry_after = _optional(body, "retryAfter", integer, 0, MAX_RETRY_AFTER_SECONDS)
     if retry_after is None and status in (429, 503):
         retry_after = 1
+    default_code, default_message = DEFAULT_CODES.get(status, ("", ""))
     return Fault(
         status=status,
-        code=str(body.get("code") or default_code),
-        message=str(body.get("message") or default_message),
-        path=str(body.get("path", "")),
-        retry_after=int(retry_after) if retry_after is not None else None,
-        delay_seconds=delay,
-        remaining=count,
+        code=_optional_text(body, "code") or default_code,
+        message=_optional_text(body, "message") or default_message,
+        path=_optional_text(body, "path"),
+        retry_after=retry_after,
+        delay_seconds=0.0 if delay is None else delay,
+        remaining=1 if count is None else count,
     )
+
+
+def _optional(body: dict[str, Any], name: str, check, minimum, maximum):
+    """Return the checked field, or None when it is missing or null."""
+    value = body.get(name)
+    return None if value is None else check(name, value, minimum, maximum)
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    return "" if value is None else text(name, value)
 
 
 class FaultPlan:

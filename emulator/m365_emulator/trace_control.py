@@ -8,6 +8,7 @@ from flask import jsonify, request
 
 from .context import control_error, current_emulator
 from .control import bp
+from .fields import integer
 from .trace_store import outcome_from_json
 
 MAX_MALFORMED = 100
@@ -33,7 +34,7 @@ def set_delivery_outcome():
         return control_error(400, "invalid_request", "The request body must be a JSON object.")
     try:
         rule = outcome_from_json(body)
-    except (ValueError, TypeError) as error:
+    except ValueError as error:
         return control_error(400, "invalid_outcome", str(error))
     current_emulator().state.traces.set_rule(rule)
     return jsonify(rule.to_json()), 201
@@ -71,7 +72,7 @@ def set_trace_config():
         return control_error(400, "invalid_request", "The request body must be a JSON object.")
     try:
         config = current_emulator().state.traces.configure(body)
-    except (ValueError, TypeError) as error:
+    except ValueError as error:
         return control_error(400, "invalid_config", str(error))
     return jsonify(config)
 
@@ -85,14 +86,8 @@ def add_malformed_answers():
             400, "invalid_request", 'Send {"body": "<response text>", "count": 1}.'
         )
     try:
-        count = int(body.get("count", 1))
-    except (ValueError, TypeError):
-        count = 0
-    if not 1 <= count <= MAX_MALFORMED:
-        return control_error(
-            400,
-            "invalid_request",
-            f"count {body.get('count')!r} is invalid; use 1 to {MAX_MALFORMED}.",
-        )
+        count = integer("count", body.get("count", 1), 1, MAX_MALFORMED)
+    except ValueError as error:
+        return control_error(400, "invalid_request", str(error))
     current_emulator().state.traces.add_malformed(body["body"], count)
     return "", 204

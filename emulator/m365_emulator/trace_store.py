@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fields import boolean, integer, number, reject_unknown, text
 from .model import Message, utc_now
 
 OUTCOME_STATUSES = ("delivered", "failed", "quarantined", "filteredAsSpam", "expanded", "pending")
@@ -26,6 +27,10 @@ CONFIG_FIELDS = frozenset(
 # Microsoft's documented limit for both message trace APIs: 100 requests per 5 minutes.
 DEFAULT_THROTTLE_REQUESTS = 100
 DEFAULT_THROTTLE_WINDOW_SECONDS = 300.0
+# Upper bounds of the delays and limits, far above what a test needs.
+MAX_PENDING_POLLS = 1000
+MAX_SECONDS = 3600
+MAX_THROTTLE_REQUESTS = 10_000
 # Exchange's own hosts, as they appear in trace rows and details.
 FROM_IP = "2603:10b6:806:1a::15"
 
@@ -57,52 +62,42 @@ class OutcomeRule:
 def outcome_from_json(body: dict[str, Any]) -> OutcomeRule:
     """Build an outcome rule from control API JSON.
 
-    :raise ValueError: a field is unknown, missing or out of range.
+    :raise ValueError: a field is unknown, missing, of another type or out of range.
     """
-    unknown = sorted(set(body) - OUTCOME_FIELDS)
-    if unknown:
-        raise ValueError(
-            f"unknown field(s) {', '.join(unknown)}; use {', '.join(sorted(OUTCOME_FIELDS))}."
-        )
-    address = str(body.get("address", "")).strip()
+    reject_unknown(body, OUTCOME_FIELDS)
+    address = text("address", body.get("address", "")).strip()
     if "@" not in address:
         raise ValueError(f"address {address!r} is invalid; use a form like user@example.com.")
-    status = str(body.get("status", "delivered"))
+    status = text("status", body.get("status", "delivered"))
     if status not in OUTCOME_STATUSES:
         raise ValueError(f"status {status!r} is invalid; use one of {', '.join(OUTCOME_STATUSES)}.")
-    members = body.get("members") or []
+    members = [] if body.get("members") is None else body["members"]
     if not isinstance(members, list) or not all(isinstance(item, str) for item in members):
         raise ValueError("members must be a list of addresses.")
     if members and status != "expanded":
         raise ValueError("members are only for status 'expanded' (a distribution list).")
-    detail = str(body.get("detail") or "")
+    detail = "" if body.get("detail") is None else text("detail", body["detail"])
     if status == "failed" and not detail:
         detail = "550 5.1.1 RESOLVER.ADR.RecipientNotFound; Recipient not found"
-    pending_polls = body.get("pendingPolls")
-    final_after = body.get("finalAfterSeconds")
+    report = body.get("report")
+    pending_polls, final_after = body.get("pendingPolls"), body.get("finalAfterSeconds")
     return OutcomeRule(
         address=address,
         status=status,
         detail=detail,
         members=tuple(members),
-        report=bool(body.get("report", status == "failed")),
-        pending_polls=None if pending_polls is None else _count(pending_polls, "pendingPolls"),
-        final_after_seconds=None if final_after is None else _seconds(final_after),
+        report=status == "failed" if report is None else boolean("report", report),
+        pending_polls=None if pending_polls is None else _pending_polls(pending_polls),
+        final_after_seconds=None if final_after is None else _final_after(final_after),
     )
 
 
-def _count(value: Any, name: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"{name} {number} is invalid; use 0 or more.")
-    return number
+def _pending_polls(value: Any) -> int:
+    return integer("pendingPolls", value, 0, MAX_PENDING_POLLS)
 
 
-def _seconds(value: Any) -> float:
-    number = float(value)
-    if not 0 <= number <= 3600:
-        raise ValueError(f"finalAfterSeconds {number} is out of range; use 0 to 3600.")
-    return number
+def _final_after(value: Any) -> float:
+    return number("finalAfterSeconds", value, 0, MAX_SECONDS)
 
 
 @dataclass
@@ -168,24 +163,29 @@ class TraceStore:
     def configure(self, body: dict[str, Any]) -> dict[str, Any]:
         """Change the default delays and the throttling limit.
 
-        :raise ValueError: a field is unknown or out of range.
+        Every field is checked before any changes, so a rejected body changes nothing.
+
+        :raise ValueError: a field is unknown, of another type or out of range.
         """
-        unknown = sorted(set(body) - CONFIG_FIELDS)
-        if unknown:
-            raise ValueError(
-                f"unknown field(s) {', '.join(unknown)}; use {', '.join(sorted(CONFIG_FIELDS))}."
-            )
+        reject_unknown(body, CONFIG_FIELDS)
+        checks = {
+            "pendingPolls": _pending_polls,
+            "finalAfterSeconds": _final_after,
+            "throttleRequests": lambda value: integer(
+                "throttleRequests", value, 1, MAX_THROTTLE_REQUESTS
+            ),
+            "throttleWindowSeconds": lambda value: number(
+                "throttleWindowSeconds", value, 1, MAX_SECONDS
+            ),
+        }
+        values = {name: checks[name](value) for name, value in body.items()}
         with self._lock:
-            if "pendingPolls" in body:
-                self.pending_polls = _count(body["pendingPolls"], "pendingPolls")
-            if "finalAfterSeconds" in body:
-                self.final_after_seconds = _seconds(body["finalAfterSeconds"])
-            if "throttleRequests" in body:
-                self.throttle_requests = max(
-                    1, _count(body["throttleRequests"], "throttleRequests")
-                )
-            if "throttleWindowSeconds" in body:
-                self.throttle_window_seconds = _seconds(body["throttleWindowSeconds"])
+            self.pending_polls = values.get("pendingPolls", self.pending_polls)
+            self.final_after_seconds = values.get("finalAfterSeconds", self.final_after_seconds)
+            self.throttle_requests = values.get("throttleRequests", self.throttle_requests)
+            self.throttle_window_seconds = values.get(
+                "throttleWindowSeconds", self.throttle_window_seconds
+            )
             return self.config_json()
 
     def config_json(self) -> dict[str, Any]:

@@ -117,11 +117,16 @@ def serve(bind: str, workers: int, threads: int, migrate: bool) -> None:
 @main.command(with_appcontext=False)
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(1, 65535),
     default=None,
     help="Port of Mailgrip on 127.0.0.1. Default: 5000, or 3000 with --https.",
 )
-@click.option("--emulator-port", default=0, help="Port of the emulator; 0 picks a free one.")
+@click.option(
+    "--emulator-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port of the emulator on 127.0.0.1; 0 picks a free one.",
+)
 @click.option(
     "--https",
     "use_https",
@@ -144,6 +149,11 @@ def demo(port: int | None, emulator_port: int, use_https: bool, certs_dir: Path)
 
     if port is None:
         port = 3000 if use_https else 5000
+    if emulator_port == port:
+        raise click.UsageError(
+            f"--port and --emulator-port are both {port}, but Mailgrip and the emulator each "
+            "need a port of their own; choose another --emulator-port, or 0 for a free one."
+        )
     certificates = DevCertificates(certs_dir) if use_https else None
     run_demo(port=port, emulator_port=emulator_port, certificates=certificates)
 

@@ -39,14 +39,18 @@ def _read_until_ready(process: subprocess.Popen) -> list[str]:
     raise AssertionError("the demo did not start:\n" + "\n".join(lines))
 
 
+def _demo_environ(instance_path: Path) -> dict[str, str]:
+    return {**os.environ, "MAILGRIP_INSTANCE_PATH": str(instance_path), "PYTHONUNBUFFERED": "1"}
+
+
+def _demo_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "mailgrip.cli", "demo", "--port", str(port)]
+
+
 def test_demo_prints_working_urls(tmp_path: Path):
     port = _free_port()
-    environ = {
-        **os.environ,
-        "MAILGRIP_INSTANCE_PATH": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [sys.executable, "-m", "mailgrip.cli", "demo", "--port", str(port)]
+    environ = _demo_environ(tmp_path)
+    command = _demo_command(port)
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -104,3 +108,42 @@ def test_demo_prints_working_urls(tmp_path: Path):
 
     assert process.returncode == 0, remaining
     assert "Stopped." in remaining
+
+
+def test_second_demo_in_same_folder_refused(tmp_path: Path):
+    port, other_port = _free_port(), _free_port()
+    while other_port == port:
+        other_port = _free_port()
+    environ = _demo_environ(tmp_path)
+    process = subprocess.Popen(
+        _demo_command(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environ,
+    )
+    try:
+        output = "\n".join(_read_until_ready(process))
+        portal_link = next(u for u in URL.findall(output) if "/s/" in u)
+
+        second = subprocess.run(
+            _demo_command(other_port),
+            capture_output=True,
+            text=True,
+            env=environ,
+            timeout=60,
+            check=False,
+        )
+
+        message = " ".join(second.stderr.split())
+        assert second.returncode != 0
+        assert f"uses {tmp_path / 'demo'}" in message
+        assert f"process {process.pid} serving http://127.0.0.1:{port}" in message
+        assert f"MAILGRIP_INSTANCE_PATH={tmp_path}-{other_port}" in message
+        assert "Traceback" not in second.stderr
+        assert requests.get(portal_link, timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        remaining, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 0, remaining

@@ -7,7 +7,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from delivery_control import configure_trace, raw_message, set_outcome, trace_requests
+from delivery_control import (
+    configure_trace,
+    raw_message,
+    serve_trace_row,
+    set_outcome,
+    trace_requests,
+)
 from emulator_control import control, post_message
 
 from mailgrip.config import Settings
@@ -362,3 +368,61 @@ def test_old_message_not_traced(app, emulator, mailbox):
     assert trace_requests(emulator) == 0
     assert message.trace_poll_after is None
     assert _states(message) == {"bob@fabrikam.example": ("unknown", None, None)}
+
+
+def _sent_ten_minutes_ago(emulator, mailbox: Mailbox) -> Message:
+    """Send and mirror a message, then date it ten minutes back, as if Mailgrip polled late."""
+    message = _mirror(mailbox, _send(emulator, "Timed", ["bob@fabrikam.example"]))
+    message.sent_at = utcnow().replace(microsecond=0) - timedelta(minutes=10)
+    db.session.commit()
+    return message
+
+
+def test_trace_row_time_is_delivery_time(app, emulator, mailbox):
+    message = _sent_ten_minutes_ago(emulator, mailbox)
+    delivered = message.sent_at + timedelta(seconds=3)
+    serve_trace_row(emulator, "bob@fabrikam.example", delivered.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    poll_delivery(_settings(), services().graph)
+
+    db.session.refresh(message)
+    (bob,) = message.recipients
+    assert bob.delivery_state == "delivered"
+    assert bob.delivery_at == delivered
+
+
+def test_trace_row_time_before_sending_clamped(app, emulator, mailbox):
+    message = _sent_ten_minutes_ago(emulator, mailbox)
+    early = message.sent_at - timedelta(minutes=2)
+    serve_trace_row(emulator, "bob@fabrikam.example", early.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    poll_delivery(_settings(), services().graph)
+
+    db.session.refresh(message)
+    assert message.recipients[0].delivery_at == message.sent_at
+
+
+@pytest.mark.parametrize(
+    "received",
+    [
+        None,
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        "2026-01-05T09:30:00",
+        "2026-01-05",
+        "2999-01-05T09:30:00Z",
+    ],
+    ids=["missing", "text", "month-13", "no-offset", "date-only", "future"],
+)
+def test_trace_row_without_usable_time_uses_poll(app, emulator, mailbox, received):
+    message = _sent_ten_minutes_ago(emulator, mailbox)
+    serve_trace_row(emulator, "bob@fabrikam.example", received)
+
+    before = utcnow()
+    poll_delivery(_settings(), services().graph)
+    after = utcnow()
+
+    db.session.refresh(message)
+    (bob,) = message.recipients
+    assert bob.delivery_state == "delivered"
+    assert before <= bob.delivery_at <= after

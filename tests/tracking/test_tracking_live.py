@@ -6,6 +6,7 @@ from datetime import timedelta
 from html import unescape
 
 import requests
+from delivery_control import serve_trace_row
 from portal_helpers import events
 from recipient import Recipient
 from tracking_helpers import (
@@ -17,6 +18,9 @@ from tracking_helpers import (
 )
 
 from mailgrip.db import db, utcnow
+from mailgrip.mirror.trace_poll import poll_delivery
+from mailgrip.services import services
+from mailgrip.settings import current_settings
 from mailgrip.tracking.evaluation import evaluate_events
 from mailgrip.tracking.states import derive_states
 
@@ -39,6 +43,29 @@ def test_gmail_proxy_fetch_stored_as_proxy(live_server, app, sender):
     states = derive_states(built.message)
     assert states.opened.value is False
     assert states.opened.label == "proxy"
+
+
+OUTLOOK_DESKTOP = (
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029; Pro)"
+)
+
+
+def test_fetch_timed_from_trace_delivery(live_server, app, emulator, sender):
+    built = share_sent_earlier(sender, hours=10 / 60)
+    delivered = utcnow().replace(microsecond=0) - timedelta(seconds=75)
+    built.message.trace_poll_after = utcnow()
+    db.session.commit()
+    # Message trace reports delivery 75 s ago; Mailgrip polls only now.
+    serve_trace_row(emulator, "bob@fabrikam.example", delivered.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    poll_delivery(current_settings(), services().graph)
+
+    requests.get(built.open_tracking_url, headers={"User-Agent": OUTLOOK_DESKTOP}, timeout=30)
+
+    (opened,) = events("opened")
+    assert built.message.recipients[0].delivery_at == delivered
+    assert opened.request_facts["seconds_since_delivery"] >= 75
+    assert not [r for r in opened.classification_reasons if "after delivery" in r]
+    assert opened.classification != "scanner"
 
 
 def test_visit_confirmed_by_page_script(live_server, app, emulator, sender):

@@ -32,6 +32,7 @@ from ..services import services
 from ..settings import current_settings
 from ..web.closing import closing_responses
 from ..worker.consumer import start_consumer
+from .lock import lock_demo_folder
 from .messages import DEMO_MESSAGES, SENDER, build_demo_message
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,18 @@ def run_demo(
     from m365_emulator.server import EmulatorServer
 
     ssl_context = _ssl_context(certificates) if certificates is not None else None
-    # Take the port before emptying the folder: a demo already running there keeps its files.
+    public_url = f"https://localhost:{port}" if ssl_context else f"http://127.0.0.1:{port}"
+    # Take the port and the folder's lock before emptying the folder, so that a demo already
+    # running on this port or in this folder keeps its files.
     listener = _listen(port)
     folder = demo_instance_path()
+    folder_lock = lock_demo_folder(folder, port, public_url)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
 
     emulator = EmulatorServer(state_dir=folder / "emulator", port=emulator_port)
     emulator.start()
-    public_url = f"https://localhost:{port}" if ssl_context else f"http://127.0.0.1:{port}"
     app = create_app(
         Settings.from_env(folder, _demo_environ(emulator, folder, public_url)),
         instance_path=str(folder),
@@ -119,6 +122,7 @@ def run_demo(
     consumer.stop(graceful=True)
     server.shutdown()
     emulator.stop()
+    os.close(folder_lock)
     click.echo("Stopped.")
 
 

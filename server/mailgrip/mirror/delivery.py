@@ -35,6 +35,22 @@ def is_final(state: str) -> bool:
     return state in FINAL_STATES
 
 
+def reported_time(reported: datetime | None, sent_at: datetime | None, now: datetime) -> datetime:
+    """Return when a source reports the recipient's state changed, kept between sending and now.
+
+    Tracking times requests from this moment, so it must be the source's own time, not the
+    time Mailgrip read it. A time before the message was sent or after ``now`` comes from a
+    clock that is off and is moved to that bound. ``now`` wins when ``sent_at`` is later.
+
+    :param reported: the source's time; None (missing or invalid) gives ``now``.
+    """
+    if reported is None:
+        return now
+    if sent_at is not None:
+        reported = max(reported, sent_at)
+    return min(reported, now)
+
+
 def record_delivery(
     recipient: Recipient,
     state: str,

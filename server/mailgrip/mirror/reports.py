@@ -19,8 +19,17 @@ import sqlalchemy as sa
 from ..config import Settings
 from ..db import db, utcnow
 from ..graph.client import GraphClient, GraphError
+from ..graph.times import parse_graph_time
 from .addresses import address_key
-from .delivery import DELIVERED, EXPANDED, FAILED, PENDING, SOURCE_REPORT, record_delivery
+from .delivery import (
+    DELIVERED,
+    EXPANDED,
+    FAILED,
+    PENDING,
+    SOURCE_REPORT,
+    record_delivery,
+    reported_time,
+)
 from .dsn import DeliveryReport, NotADeliveryReport, RecipientStatus, parse_delivery_report
 from .models import Mailbox, Message
 
@@ -184,7 +193,9 @@ def _apply_status(message: Message, status: RecipientStatus, received: datetime)
         detail = status.diagnostic_code or status.status or None
         if status.diagnostic_code and status.status and status.status not in status.diagnostic_code:
             detail = f"{status.status} {status.diagnostic_code}"
-        return int(record_delivery(recipient, state, SOURCE_REPORT, received, detail))
+        # The report's arrival in the Inbox dates the state, as a trace row's time does.
+        at = reported_time(received, message.sent_at, utcnow())
+        return int(record_delivery(recipient, state, SOURCE_REPORT, at, detail))
     # A report on an address that is not a recipient is about a member of a distribution
     # list; the list keeps its own state.
     return 0
@@ -205,10 +216,4 @@ def _looks_like_report(item: dict[str, Any]) -> bool:
 
 
 def _received_at(item: dict[str, Any]) -> datetime | None:
-    value = item.get("receivedDateTime")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return parse_graph_time(item.get("receivedDateTime"))

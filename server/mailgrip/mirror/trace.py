@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..graph.client import GraphClient
+from ..graph.times import parse_graph_time
 
 TRACES_PATH = "admin/exchange/tracing/messageTraces"
 # Graph rejects a receivedDateTime window longer than 10 days or starting more than 90 days ago.
@@ -45,6 +46,8 @@ class TraceRow:
     trace_id: str
     recipient_address: str
     status: str
+    # When Exchange received the message for this recipient; None when missing or invalid.
+    received_at: datetime | None = None
 
 
 def trace_window(sent_at: datetime, now: datetime) -> tuple[datetime, datetime]:
@@ -156,4 +159,9 @@ def _row(value: Any) -> TraceRow | None:
     trace_id, address, status = value.get("id"), value.get("recipientAddress"), value.get("status")
     if not all(isinstance(item, str) and item for item in (trace_id, address, status)):
         return None
-    return TraceRow(trace_id=trace_id, recipient_address=address, status=status)
+    return TraceRow(
+        trace_id=trace_id,
+        recipient_address=address,
+        status=status,
+        received_at=parse_graph_time(value.get("receivedDateTime")),
+    )

@@ -28,6 +28,7 @@ from .delivery import (
     SOURCE_TRACE,
     is_final,
     record_delivery,
+    reported_time,
 )
 from .models import Message, Recipient
 from .trace import (
@@ -215,7 +216,7 @@ def _detail_missing(recipient: Recipient) -> bool:
 
 
 def _apply_rows(message: Message, rows: list[TraceRow], now: datetime) -> int:
-    """Store the state of each recipient that message trace reports on.
+    """Store the state of each recipient that message trace reports on, at the row's time.
 
     Rows of addresses that are not recipients are members of a distribution list that
     Exchange expanded; the list itself keeps its own row's state, "expanded".
@@ -238,7 +239,8 @@ def _apply_rows(message: Message, rows: list[TraceRow], now: datetime) -> int:
         if recipient.trace_id != row.trace_id:
             recipient.trace_id = row.trace_id[:64]
             recipient.trace_detail_fetched = False
-        if record_delivery(recipient, state, SOURCE_TRACE, now):
+        at = reported_time(row.received_at, message.sent_at, now)
+        if record_delivery(recipient, state, SOURCE_TRACE, at):
             changed += 1
     return changed
 

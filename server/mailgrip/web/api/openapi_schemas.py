@@ -129,7 +129,8 @@ SCHEMAS: dict[str, Any] = {
             "Delivery of the message to one recipient, from Exchange message trace (`trace`) "
             "or a non-delivery report in the sender's Inbox (`ndr`). `unknown` until a source "
             "reports; `expanded` is a distribution list, whose members are not listed. `at` is "
-            "when Mailgrip learned the state from message trace, or when the report arrived."
+            "the trace row's `receivedDateTime` or the report's arrival, kept between the send "
+            "and the moment Mailgrip read it."
         ),
         "required": ["state", "detail", "at", "source"],
         "properties": {

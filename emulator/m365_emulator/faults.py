@@ -8,6 +8,7 @@ from typing import Any
 
 # Graph's error code for each injectable status.
 DEFAULT_CODES = {
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     429: ("TooManyRequests", "Too many requests. Retry after the number of seconds given."),
     500: ("InternalServerError", "The service encountered an internal error."),
     502: ("BadGateway", "The service is temporarily unavailable."),
@@ -60,7 +61,9 @@ def fault_from_json(body: dict[str, Any]) -> Fault:
     status = body.get("status")
     delay = float(body.get("delaySeconds", 0) or 0)
     if status is None and delay <= 0:
-        raise ValueError("Give a status (429, 500, 502, 503, 504 or 410), delaySeconds, or both.")
+        raise ValueError(
+            "Give a status (403, 429, 500, 502, 503, 504 or 410), delaySeconds, or both."
+        )
     if status is not None and status not in DEFAULT_CODES:
         raise ValueError(
             f"status {status!r} is not injectable; use one of {sorted(DEFAULT_CODES)}."

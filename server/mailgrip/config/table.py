@@ -378,7 +378,9 @@ SETTINGS: tuple[Setting, ...] = (
         parse_distribution_list_policy,
         "refuse",
         "Who may verify for a recipient that is a distribution list (delivery state "
-        "`expanded`): `refuse` (nobody) or `domain` (any address in the list's domain).",
+        "`expanded`): `refuse` (nobody) or `domain` (any address in the list's domain). Under "
+        "`refuse`, a recipient without a final delivery state is looked up in Graph's groups "
+        "(permission `GroupMember.Read.All`) before a code is mailed.",
     ),
     Setting(
         "code_mailbox",

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 60
 # Refetches of the JWKS for unknown key ids come from a bucket of JWKS_REFETCH_BURST, refilled
-# by one every JWKS_REFETCH_INTERVAL_SECONDS. A forged kid therefore cannot delay the refetch
-# for a genuinely rotated key by more than that interval, and random kids cannot make Mailgrip
-# call the authority more than about 12 times a minute.
+# by one every JWKS_REFETCH_INTERVAL_SECONDS. One forged kid therefore does not delay the
+# refetch for a genuinely rotated key. A stream of random kids can use the bucket up and delay
+# it, but cannot make Mailgrip call the authority more than 12 times a minute after the burst.
 JWKS_REFETCH_BURST = 3
 JWKS_REFETCH_INTERVAL_SECONDS = 5.0
 # A kid that a fresh JWKS did not contain is not looked up again for this long, so replaying

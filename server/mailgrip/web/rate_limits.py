@@ -57,7 +57,7 @@ def _not_a_recipient_address() -> bool:
 
     Only a valid link and an address that its share was sent to count against an address.
     Otherwise anyone could post a recipient's address to a made-up link and lock the
-    recipient out of their files; the per-IP limit still counts such posts.
+    recipient out of their files. The per-IP limit still counts such posts.
     """
     if not form_address_key():
         return True

@@ -32,12 +32,13 @@ def create_app(emulator: Emulator) -> Flask:
     app.json.sort_keys = False  # Graph's property order is easier to compare with samples.
     app.wsgi_app = _GraphPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
-    # graph_attachments, mail_folders, subscription_routes, trace_control and trace_graph add
-    # their routes to the graph and control blueprints.
+    # graph_attachments, groups_graph, mail_folders, subscription_routes, trace_control and
+    # trace_graph add their routes to the graph and control blueprints.
     from . import (  # noqa: F401
         control,
         graph,
         graph_attachments,
+        groups_graph,
         identity,
         mail_folders,
         subscription_routes,

@@ -34,8 +34,11 @@ GRAPH_DELEGATED_SCOPES = frozenset(
 )
 # Delegated permissions that reach mailboxes the user was given access to, not only their own.
 GRAPH_SHARED_SCOPES = frozenset({"Mail.Read.Shared", "Mail.ReadWrite.Shared"})
-# ExchangeMessageTrace.Read.All lets Mailgrip ask message trace about delivery per recipient.
-GRAPH_APP_ROLES = ("Mail.ReadWrite", "Mail.Send", "ExchangeMessageTrace.Read.All")
+# ExchangeMessageTrace.Read.All lets Mailgrip ask message trace about delivery per recipient,
+# and GroupMember.Read.All whether an address is a distribution list of the tenant.
+GRAPH_APP_ROLES = (
+    "Mail.ReadWrite", "Mail.Send", "ExchangeMessageTrace.Read.All", "GroupMember.Read.All"
+)
 # Scopes that ask for an ID token or a refresh token rather than for access to a resource.
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 API_SCOPE = "access_as_user"

@@ -10,6 +10,7 @@ from .fields import integer, number, reject_unknown, text
 
 # Graph's error code for each injectable status.
 DEFAULT_CODES = {
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     429: ("TooManyRequests", "Too many requests. Retry after the number of seconds given."),
     500: ("InternalServerError", "The service encountered an internal error."),
     502: ("BadGateway", "The service is temporarily unavailable."),
@@ -67,7 +68,9 @@ def fault_from_json(body: dict[str, Any]) -> Fault:
         )
     delay = _optional(body, "delaySeconds", number, 0.0, MAX_DELAY_SECONDS)
     if status is None and not delay:
-        raise ValueError("Give a status (429, 500, 502, 503, 504 or 410), delaySeconds, or both.")
+        raise ValueError(
+            "Give a status (403, 429, 500, 502, 503, 504 or 410), delaySeconds, or both."
+        )
     count = _optional(body, "count", integer, 1, MAX_COUNT)
     retry_after = _optional(body, "retryAfter", integer, 0, MAX_RETRY_AFTER_SECONDS)
     if retry_after is None and status in (429, 503):

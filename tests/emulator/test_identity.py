@@ -138,7 +138,9 @@ def test_client_credentials_through_msal(emulator, http):
     result = _confidential_app(emulator, http).acquire_token_for_client(scopes=[GRAPH_DEFAULT])
     assert "access_token" in result, result
     claims = _verify(emulator, http, result["access_token"], "https://graph.microsoft.com")
-    assert claims["roles"] == ["Mail.ReadWrite", "Mail.Send", "ExchangeMessageTrace.Read.All"]
+    assert claims["roles"] == [
+        "Mail.ReadWrite", "Mail.Send", "ExchangeMessageTrace.Read.All", "GroupMember.Read.All"
+    ]
     assert "scp" not in claims
     assert claims["tid"] == emulator.tenant_id
     assert claims["azp"] == emulator.client_id

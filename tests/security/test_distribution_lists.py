@@ -26,11 +26,15 @@ def list_share(app, sender):
     return built
 
 
-def _latest_code(emulator, address: str) -> str:
+def _outbox_to(emulator, address: str) -> list[dict]:
     outbox = requests.get(
         f"{emulator.base_url}/_emulator/outbox", verify=str(emulator.ca_path), timeout=30
     ).json()["value"]
-    mails = [mail for mail in outbox if address in mail["to"]]
+    return [mail for mail in outbox if address in mail["to"]]
+
+
+def _latest_code(emulator, address: str) -> str:
+    mails = _outbox_to(emulator, address)
     assert mails, f"no mail to {address}"
     return CODE.search(mails[-1]["body"]).group(1)
 
@@ -47,14 +51,18 @@ def _enter_code(client, built, address: str, code: str):
     )
 
 
-def test_refuse_policy_rejects_member(client, emulator, list_share):
-    response = _request_code(client, list_share, MEMBER)
-
+def _assert_refused_as_list(response) -> None:
     assert response.status_code == 403
     assert "distribution list" in response.get_data(as_text=True)
     (refused,) = events("verification_refused")
     assert refused.detail == {"domain": "fabrikam.example", "reason": "distribution_list"}
     assert events("code_sent") == []
+
+
+def test_refuse_policy_rejects_member(client, emulator, list_share):
+    response = _request_code(client, list_share, MEMBER)
+
+    _assert_refused_as_list(response)
 
 
 @pytest.mark.parametrize("policy", ["refuse", "domain"])
@@ -122,6 +130,107 @@ def test_person_recipient_unaffected_by_policy(client, emulator, list_share):
 
     assert requested.status_code == 303
     assert verified.status_code == 303
+
+
+@pytest.fixture
+def unknown_list_share(app, sender):
+    """A share whose message went to a list that message trace has not reported yet."""
+    built = make_share(sender, recipients=[LIST])
+    assert built.recipient(LIST).delivery_state == "unknown"
+    return built
+
+
+def _declare_list(emulator) -> None:
+    """Make LIST a distribution list of the emulated tenant, which Graph's groups then list."""
+    response = requests.post(
+        f"{emulator.base_url}/_emulator/delivery-outcomes",
+        json={"address": LIST, "status": "expanded", "members": [MEMBER, OTHER_MEMBER]},
+        verify=str(emulator.ca_path),
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+
+
+def _download(client, built) -> int:
+    """Download the share's first file and return the status, with the body read and closed.
+
+    A streamed body left open is closed by the garbage collector later, outside the app
+    context that the download's generator needs.
+    """
+    token = csrf_token(client, built.path)
+    response = client.post(f"{built.path}/files/{built.files[0].id}", data={"csrf_token": token})
+    response.get_data()
+    response.close()
+    return response.status_code
+
+
+def test_tenant_group_refused_before_trace(client, emulator, unknown_list_share):
+    _declare_list(emulator)
+
+    response = _request_code(client, unknown_list_share, LIST)
+
+    _assert_refused_as_list(response)
+    assert _outbox_to(emulator, LIST) == []
+
+
+@pytest.mark.parametrize("status", [403, 503])
+def test_group_lookup_failure_fails_closed(client, emulator, unknown_list_share, caplog, status):
+    emulator.add_fault(status=status, path="/v1.0/groups")
+
+    response = _request_code(client, unknown_list_share, LIST)
+
+    assert response.status_code == 503
+    assert "Try again in a few minutes" in response.get_data(as_text=True)
+    assert events("code_sent") == []
+    assert _outbox_to(emulator, LIST) == []
+    assert "checking for a distribution list failed" in caplog.text
+
+
+def test_final_state_skips_group_lookup(client, emulator, list_share):
+    # gina's delivery is final, so Graph is not asked; a fault on groups would refuse her.
+    list_share.recipient("gina@contoso.example").delivery_state = "delivered"
+    db.session.commit()
+    emulator.add_fault(status=503, path="/v1.0/groups")
+
+    response = _request_code(client, list_share, "gina@contoso.example")
+
+    assert response.status_code == 303
+
+
+def test_domain_policy_skips_group_lookup(make_app, emulator, unknown_list_share):
+    client = make_app(DISTRIBUTION_LIST_POLICY="domain").test_client()
+    emulator.add_fault(status=503, path="/v1.0/groups")
+
+    response = _request_code(client, unknown_list_share, LIST)
+
+    assert response.status_code == 303
+
+
+def test_list_session_loses_access_when_expanded(client, emulator, unknown_list_share):
+    # Verified while nothing said LIST is a list: Graph does not know it as a group here.
+    _request_code(client, unknown_list_share, LIST)
+    verified = _enter_code(client, unknown_list_share, LIST, _latest_code(emulator, LIST))
+    before = _download(client, unknown_list_share)
+    unknown_list_share.recipient(LIST).delivery_state = "expanded"
+    db.session.commit()
+
+    after = _download(client, unknown_list_share)
+    page = client.get(unknown_list_share.path).get_data(as_text=True)
+
+    assert verified.status_code == 303
+    assert before == 200
+    assert after == 403
+    (denied,) = events("download_denied")
+    assert denied.recipient_id is None
+    assert f'action="{unknown_list_share.path}/code"' in page
+
+
+def test_member_session_kept_under_domain_policy(make_app, emulator, list_share):
+    client = make_app(DISTRIBUTION_LIST_POLICY="domain").test_client()
+    _request_code(client, list_share, MEMBER)
+    _enter_code(client, list_share, MEMBER, _latest_code(emulator, MEMBER))
+
+    assert _download(client, list_share) == 200
 
 
 def test_invalid_policy_names_setting(make_app):

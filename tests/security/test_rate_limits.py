@@ -121,6 +121,93 @@ def test_code_entries_limited_per_address(make_app, app, sender):
     assert locked.detail == {"reason": "code_entries"}
 
 
+def _post_unchecked(client, built, path: str, address: str):
+    """Post to ``path`` with a CSRF token from the valid link's page, as an attacker can."""
+    token = _csrf(client, built.path)
+    return client.post(path, data={"address": address, "code": "000000", "csrf_token": token})
+
+
+@pytest.mark.parametrize(("route", "setting"), [
+    ("verify", "RATE_LIMIT_CODE_ENTRIES_PER_ADDRESS"),
+    ("code", "RATE_LIMIT_CODE_REQUESTS_PER_ADDRESS"),
+])
+def test_address_limit_ignores_invalid_link(make_app, app, sender, route, setting):
+    limited = make_app(**{setting: "2 per hour"})
+    built = make_share(sender, recipients=[BOB])
+    junk = [
+        _post_unchecked(
+            _client(limited, f"198.51.100.{n}"), built, f"/s/not-a-real-link/{route}", BOB
+        ).status_code
+        for n in range(10, 14)
+    ]
+    bob = _post_unchecked(_client(limited, "198.51.100.7"), built, f"{built.path}/{route}", BOB)
+
+    assert junk == [404] * 4
+    assert bob.status_code != 429
+    assert events("verification_locked") == []
+
+
+@pytest.mark.parametrize(("route", "setting"), [
+    ("verify", "RATE_LIMIT_CODE_ENTRIES_PER_ADDRESS"),
+    ("code", "RATE_LIMIT_CODE_REQUESTS_PER_ADDRESS"),
+])
+def test_address_limit_ignores_non_recipient(make_app, app, sender, route, setting):
+    limited = make_app(**{setting: "2 per hour"})
+    built = make_share(sender, recipients=[BOB])
+    other = make_share(sender, recipients=[CAROL])
+    # From a new IP each time, as an attacker with many hosts, so that only the per-address
+    # limit could answer 429. BOB is not a recipient of the other share.
+    refused = [
+        _post_unchecked(_client(limited, f"198.51.100.{n}"), other, f"{other.path}/{route}", BOB)
+        for n in range(10, 14)
+    ]
+    stranger = [
+        _post_unchecked(
+            _client(limited, f"198.51.100.{n}"), built, f"{built.path}/{route}", "eve@evil.example"
+        )
+        for n in range(20, 24)
+    ]
+    bob = _post_unchecked(_client(limited, "198.51.100.7"), built, f"{built.path}/{route}", BOB)
+
+    # The code request page refuses with 403, the code form shows its error with 400.
+    refusal = 403 if route == "code" else 400
+    assert [response.status_code for response in refused] == [refusal] * 4
+    assert [response.status_code for response in stranger] == [refusal] * 4
+    assert bob.status_code != 429
+
+
+def test_address_limit_counts_valid_link(make_app, app, sender):
+    limited = make_app(RATE_LIMIT_CODE_ENTRIES_PER_ADDRESS="2 per hour")
+    built = make_share(sender, recipients=[BOB])
+    attacker = _client(limited, "198.51.100.66")
+
+    for _ in range(2):
+        _post_unchecked(attacker, built, "/s/not-a-real-link/verify", BOB)
+    on_link = [
+        _post_unchecked(attacker, built, f"{built.path}/verify", BOB).status_code
+        for _ in range(2)
+    ]
+    bob = _post_unchecked(_client(limited, "198.51.100.7"), built, f"{built.path}/verify", BOB)
+
+    assert on_link == [400, 400]
+    _assert_too_many(bob)
+
+
+def test_ip_limit_counts_invalid_link(make_app, app, sender):
+    limited = make_app(RATE_LIMIT_CODE_ENTRIES="2 per minute")
+    built = make_share(sender, recipients=[BOB])
+    client = _client(limited)
+
+    junk = [
+        _post_unchecked(client, built, "/s/not-a-real-link/verify", BOB).status_code
+        for _ in range(2)
+    ]
+    third = _post_unchecked(client, built, f"{built.path}/verify", BOB)
+
+    assert junk == [404, 404]
+    _assert_too_many(third)
+
+
 def test_portal_page_limited_per_ip(make_app, app, sender):
     limited = make_app(RATE_LIMIT_PORTAL="2 per minute")
     built = make_share(sender)

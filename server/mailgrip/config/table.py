@@ -345,7 +345,8 @@ SETTINGS: tuple[Setting, ...] = (
         "rate_limit_code_requests_per_address",
         parse_rate_limit,
         "10 per hour",
-        "One-time code requests accepted for one email address, across all shares.",
+        "One-time code requests accepted for one email address, across all shares; only "
+        "requests on a valid link for an address that its share was sent to count.",
     ),
     Setting(
         "rate_limit_code_entries",
@@ -357,7 +358,8 @@ SETTINGS: tuple[Setting, ...] = (
         "rate_limit_code_entries_per_address",
         parse_rate_limit,
         "30 per hour",
-        "Code entries accepted for one email address, across all shares.",
+        "Code entries accepted for one email address, across all shares; only entries on a "
+        "valid link for an address that its share was sent to count.",
     ),
     Setting(
         "rate_limit_portal",
@@ -376,7 +378,9 @@ SETTINGS: tuple[Setting, ...] = (
         parse_distribution_list_policy,
         "refuse",
         "Who may verify for a recipient that is a distribution list (delivery state "
-        "`expanded`): `refuse` (nobody) or `domain` (any address in the list's domain).",
+        "`expanded`): `refuse` (nobody) or `domain` (any address in the list's domain). Under "
+        "`refuse`, a recipient without a final delivery state is looked up in Graph's groups "
+        "(permission `GroupMember.Read.All`) before a code is mailed.",
     ),
     Setting(
         "code_mailbox",

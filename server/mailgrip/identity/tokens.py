@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,9 +21,16 @@ log = logging.getLogger(__name__)
 # and HS256 tokens forged with the public key.
 ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 60
-# The identity platform publishes a new signing key well before it signs with it, so a few
-# minutes' wait before trusting a kid that is new to Mailgrip costs no valid sign-in.
-JWKS_REFRESH_COOLDOWN_SECONDS = 300.0
+# Refetches of the JWKS for unknown key ids come from a bucket of JWKS_REFETCH_BURST, refilled
+# by one every JWKS_REFETCH_INTERVAL_SECONDS. One forged kid therefore does not delay the
+# refetch for a genuinely rotated key. A stream of random kids can use the bucket up and delay
+# it, but cannot make Mailgrip call the authority more than 12 times a minute after the burst.
+JWKS_REFETCH_BURST = 3
+JWKS_REFETCH_INTERVAL_SECONDS = 5.0
+# A kid that a fresh JWKS did not contain is not looked up again for this long, so replaying
+# one forged token costs no refetch. Up to MAX_FAILED_KIDS such kids are kept.
+JWKS_FAILED_KID_SECONDS = 300.0
+MAX_FAILED_KIDS = 1024
 JWKS_RETRY_AFTER_FAILURE_SECONDS = 10.0
 
 
@@ -41,31 +49,34 @@ class Caller:
 class JwksCache:
     """Signing keys of one authority, fetched through its OpenID configuration.
 
-    An unknown ``kid`` triggers a refetch, because the identity platform rotates its keys, but
-    at most once per ``refresh_cooldown`` seconds: otherwise anyone could make Mailgrip call the
-    authority once per forged token and get it throttled there.
+    The identity platform rotates its keys, so a ``kid`` not seen before triggers one refetch.
+    Refetches come from a small bucket, so that forged tokens cannot make Mailgrip call the
+    authority once per token and get it throttled there. A kid that a fresh JWKS lacked is
+    remembered, so that repeating it refetches nothing.
     """
 
     def __init__(
         self,
         session: requests.Session,
         openid_configuration_url: str,
-        refresh_cooldown: float = JWKS_REFRESH_COOLDOWN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
         self._configuration_url = openid_configuration_url
-        self._refresh_cooldown = refresh_cooldown
         self._clock = clock
         self._lock = threading.Lock()
         self._issuer: str | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._refreshed_at: float | None = None
+        self._refetches = float(JWKS_REFETCH_BURST)
+        self._refetches_at = clock()
+        self._retry_at: float | None = None
+        # kid -> clock time of the refetch that did not find it, oldest first.
+        self._failed_kids: OrderedDict[str, float] = OrderedDict()
 
     @property
     def issuer(self) -> str:
-        if self._issuer is None and self._may_refresh():
-            self._refresh()
+        if self._issuer is None and self._may_refresh(None):
+            self._refresh(None)
         if self._issuer is None:
             raise TokenInvalid(
                 "The identity platform's signing keys could not be fetched; try again later."
@@ -74,44 +85,62 @@ class JwksCache:
 
     def signing_key(self, kid: str) -> jwt.PyJWK:
         key = self._keys.get(kid)
-        if key is None and self._may_refresh():
-            self._refresh()
+        if key is None and self._may_refresh(kid):
+            self._refresh(kid)
             key = self._keys.get(kid)
         if key is None:
             raise TokenInvalid(f"The token was signed with an unknown key id {kid!r}.")
         return key
 
-    def _may_refresh(self) -> bool:
-        if self._refreshed_at is None:
-            return True
-        return self._clock() - self._refreshed_at >= self._refresh_cooldown
+    def _may_refresh(self, kid: str | None) -> bool:
+        """Tell whether a refetch for ``kid`` (None: for the issuer) is allowed now."""
+        now = self._clock()
+        if self._retry_at is not None and now < self._retry_at:
+            return False
+        failed_at = self._failed_kids.get(kid) if kid is not None else None
+        if failed_at is not None and now - failed_at < JWKS_FAILED_KID_SECONDS:
+            return False
+        return self._available_refetches(now) >= 1
 
-    def _refresh(self) -> None:
+    def _available_refetches(self, now: float) -> float:
+        refilled = (now - self._refetches_at) / JWKS_REFETCH_INTERVAL_SECONDS
+        return min(float(JWKS_REFETCH_BURST), self._refetches + refilled)
+
+    def _refresh(self, kid: str | None) -> None:
         with self._lock:
             # Threads that waited for the lock find the keys just fetched and fetch nothing.
-            if not self._may_refresh():
+            if (kid is not None and kid in self._keys) or not self._may_refresh(kid):
                 return
             now = self._clock()
+            self._refetches = self._available_refetches(now) - 1
+            self._refetches_at = now
             try:
                 configuration = self._get_json(self._configuration_url)
                 jwks = self._get_json(configuration["jwks_uri"])
             except (requests.RequestException, KeyError, ValueError) as error:
-                # Try again after a short pause, not after the whole cooldown: while no keys
-                # are known, no sign-in works.
-                self._refreshed_at = now - self._refresh_cooldown + JWKS_RETRY_AFTER_FAILURE_SECONDS
+                # Try again after a short pause: while no keys are known, no sign-in works.
+                self._retry_at = now + JWKS_RETRY_AFTER_FAILURE_SECONDS
                 log.error(
                     "Fetching signing keys from %s failed: %s", self._configuration_url, error
                 )
                 raise TokenInvalid(
                     "The identity platform's signing keys could not be fetched; try again later."
                 ) from error
+            self._retry_at = None
             self._issuer = configuration["issuer"]
             keys = {}
             for entry in jwks.get("keys", []):
                 if entry.get("kty") == "RSA" and "kid" in entry:
                     keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256")
             self._keys = keys
-            self._refreshed_at = now
+            if kid is not None and kid not in keys:
+                self._remember_failed_kid(kid, now)
+
+    def _remember_failed_kid(self, kid: str, now: float) -> None:
+        self._failed_kids.pop(kid, None)
+        self._failed_kids[kid] = now
+        while len(self._failed_kids) > MAX_FAILED_KIDS:
+            self._failed_kids.popitem(last=False)
 
     def _get_json(self, url: str) -> dict:
         response = self._session.get(url)

@@ -27,9 +27,10 @@ from ..shares.service import linked_message
 from ..text import has_control_character
 from ..tracking.events import record_event
 from .delivery import CodeNotSent, compose_code_mail, send_code_mail
+from .groups import GroupLookupFailed, is_tenant_group
 from .lockouts import record_lockout
 from .models import VerificationCode
-from .recipients import RecipientMatch, address_domain, match_recipient
+from .recipients import RecipientMatch, address_domain, match_recipient, may_be_unknown_list
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class CodeRequest:
 
     ``outcome`` is ``sent``, ``invalid_address`` (the address contains a control character),
     ``not_recipient``, ``distribution_list`` (a list or its member, refused by the policy),
+    ``list_check_failed`` (Graph could not say whether the address is a list),
     ``not_ready`` (no mirrored message is linked to the share yet, so its
     recipients are unknown), ``unavailable`` (no file can be downloaded, for the access reason
     in ``denial``), ``too_many`` (the hourly cap is reached) or ``not_sent`` (Graph failed and
@@ -100,11 +102,19 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
         log.info("Code requested for share %s before its message was mirrored", share.id)
         return CodeRequest("not_ready")
     if match.recipient is None:
-        # Only the domain is kept: the address was typed by someone who may not own it.
-        detail = {"domain": address_domain(address), "reason": match.refusal}
-        record_event("verification_refused", share, detail=detail)
-        return CodeRequest(match.refusal or "not_recipient")
+        return _refuse(share, address, match.refusal or "not_recipient")
     recipient = match.recipient
+    if match.member is None and may_be_unknown_list(recipient):
+        try:
+            is_list = is_tenant_group(recipient.address)
+        except GroupLookupFailed as error:
+            log.error("Code request for recipient %s of share %s rejected, because checking "
+                      "for a distribution list failed: %s", recipient.id, share.id, error.message)
+            return CodeRequest("list_check_failed", recipient)
+        if is_list:
+            log.info("Code request for recipient %s of share %s rejected: a group of the tenant",
+                     recipient.id, share.id)
+            return _refuse(share, address, "distribution_list")
     _lock_recipient(recipient)
     sent = _codes_sent_since(share, match, now - timedelta(hours=1))
     if sent >= MAX_CODES_PER_HOUR:
@@ -127,6 +137,13 @@ def request_code(share: Share, address: str, now: datetime | None = None) -> Cod
     log.info("Code mailed to recipient %s of share %s", recipient.id, share.id)
     record_event("code_sent", share, recipient=recipient, detail=_member_detail(match))
     return CodeRequest("sent", recipient)
+
+
+def _refuse(share: Share, address: str, refusal: str) -> CodeRequest:
+    # Only the domain is kept: the address was typed by someone who may not own it.
+    detail = {"domain": address_domain(address), "reason": refusal}
+    record_event("verification_refused", share, detail=detail)
+    return CodeRequest(refusal)
 
 
 def issue_code(

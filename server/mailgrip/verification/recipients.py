@@ -3,7 +3,10 @@
 Only addresses that a message of the share went to can verify. A recipient whose message trace
 status is ``Expanded`` is a distribution list, whose members Mailgrip cannot know, so
 ``MAILGRIP_DISTRIBUTION_LIST_POLICY`` decides: ``refuse`` lets nobody verify for a list, and
-``domain`` lets any address in the list's domain verify as a member of that list.
+``domain`` lets any address in the list's domain verify as a member of that list. Under
+``refuse``, a recipient without a final state is looked up in Graph before a code goes out
+(see ``groups``), and a session verified as a recipient that later turns out to be a list
+loses its verification.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sqlalchemy as sa
 
 from ..db import db
 from ..mirror.addresses import address_key
+from ..mirror.delivery import is_final
 from ..mirror.models import MAX_ADDRESS, Message, Recipient
 from ..settings import current_settings
 from ..shares.models import Share
@@ -39,6 +43,28 @@ class RecipientMatch:
 
 def is_distribution_list(recipient: Recipient) -> bool:
     return recipient.delivery_state == LIST_DELIVERY_STATE
+
+
+def may_be_unknown_list(recipient: Recipient) -> bool:
+    """Tell whether the ``refuse`` policy must ask Graph if ``recipient`` is a list.
+
+    Message trace has not given a final state yet, so a list still looks like a person.
+    """
+    return current_settings().distribution_list_policy == "refuse" and not is_final(
+        recipient.delivery_state
+    )
+
+
+def keeps_verification(recipient: Recipient) -> bool:
+    """Tell whether a session verified as ``recipient`` still counts as verified.
+
+    Under ``refuse`` nobody may act as a distribution list. A session that verified as a list
+    before message trace reported it as ``Expanded`` loses its verification then.
+    """
+    return not (
+        current_settings().distribution_list_policy == "refuse"
+        and is_distribution_list(recipient)
+    )
 
 
 def address_domain(address: str) -> str:

@@ -29,6 +29,7 @@ from ..shares.service import find_share_by_link_token, share_recipient
 from ..tracking.events import record_event
 from ..tracking.visits import confirm_visit, visit_token
 from ..verification import codes
+from ..verification.recipients import keeps_verification
 from .downloads import reason_message, send_download
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ _CODE_REQUEST_PAGES = {
         "The message went to a distribution list, and the sender's organisation does not let "
         "members of a list confirm their address. Ask the sender to send the files to your "
         "own address."
+    )),
+    "list_check_failed": (503, lazy_gettext("Try again later"), lazy_gettext(
+        "We could not check whether this address is a distribution list, so no code was "
+        "sent. Try again in a few minutes."
     )),
     "not_ready": (503, lazy_gettext("Not ready yet"), lazy_gettext(
         "The message with these files is still being processed, so codes cannot be sent yet. "
@@ -257,7 +262,12 @@ def _verified_recipient(share: Share) -> Recipient | None:
     if not isinstance(recipient_id, int):
         return None
     # The message may have been relinked since; only a current recipient counts.
-    return share_recipient(share, recipient_id)
+    recipient = share_recipient(share, recipient_id)
+    if recipient is not None and not keeps_verification(recipient):
+        log.info("Session verified as recipient %s of share %s no longer counts: the "
+                 "recipient is a distribution list", recipient.id, share.id)
+        return None
+    return recipient
 
 
 def _remember(key: str, share_id: str, value: Any) -> None:

@@ -2,8 +2,11 @@
 
 Each route that records events or mails codes is limited per client IP address, and the code
 routes also per email address, so neither many addresses from one host nor many hosts against
-one address get far. Counters live in Redis when ``MAILGRIP_REDIS_URL`` is set, so that every
-process of a deployment shares them, and in process memory otherwise.
+one address get far. Only requests on a valid link for a recipient of its share count against
+an address, so that nobody can lock a recipient out without the link.
+
+Counters live in Redis when ``MAILGRIP_REDIS_URL`` is set, so that every process of a
+deployment shares them, and in process memory otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import math
 import time
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext, ngettext
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
@@ -22,7 +25,10 @@ from ..config import Settings
 from ..db import db
 from ..mirror.addresses import address_key
 from ..mirror.models import MAX_ADDRESS
+from ..shares.models import Share
+from ..shares.service import find_share_by_link_token
 from ..text import has_control_character
+from ..verification.recipients import RecipientMatch, match_recipient
 from .errors import wants_json
 
 log = logging.getLogger(__name__)
@@ -46,8 +52,38 @@ def form_address_key() -> str:
     return "address:" + hashlib.sha256(address_key(address).encode()).hexdigest()
 
 
-def _no_address() -> bool:
-    return not form_address_key()
+def _not_a_recipient_address() -> bool:
+    """Tell whether the per-address limit skips this request.
+
+    Only a valid link and an address that its share was sent to count against an address.
+    Otherwise anyone could post a recipient's address to a made-up link and lock the
+    recipient out of their files. The per-IP limit still counts such posts.
+    """
+    if not form_address_key():
+        return True
+    return _request_recipient_match() is None
+
+
+def _request_recipient_match() -> tuple[Share, RecipientMatch] | None:
+    """Return the share of the link in the URL and the recipient the form's address matches.
+
+    Returns None when the link matches no share or the address no recipient. The result is
+    kept on ``g``, because each limit and the lockout record ask again in the same request.
+    """
+    if "rate_limit_match" not in g:
+        g.rate_limit_match = _find_recipient_match()
+    return g.rate_limit_match
+
+
+def _find_recipient_match() -> tuple[Share, RecipientMatch] | None:
+    token = (request.view_args or {}).get("token")
+    share = find_share_by_link_token(token) if token else None
+    if share is None:
+        return None
+    match = match_recipient(share, request.form.get("address", "").strip())
+    if match.recipient is None:
+        return None
+    return share, match
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
@@ -69,7 +105,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
     limiter.init_app(app)
     app.extensions[LIMITER_KEY] = limiter
 
-    per_address = {"key_func": form_address_key, "exempt_when": _no_address,
+    per_address = {"key_func": form_address_key, "exempt_when": _not_a_recipient_address,
                    "on_breach": _record_address_lockout}
     # Pages and downloads count against one budget per client.
     portal = {"scope": "portal"}
@@ -150,19 +186,13 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
 
 def _record_address_lockout(limit: RequestLimit) -> None:
     """Record that one address's code requests or entries reached their limit."""
-    from ..shares.service import find_share_by_link_token
     from ..verification.lockouts import record_lockout
-    from ..verification.recipients import match_recipient
 
-    token = (request.view_args or {}).get("token")
-    share = find_share_by_link_token(token) if token else None
-    if share is None:
+    found = _request_recipient_match()
+    if found is None:
         return
-    match = match_recipient(share, request.form.get("address", "").strip())
-    if match.recipient is None:
-        return
+    share, match = found
+    assert match.recipient is not None
     reason = "code_requests" if request.endpoint == "portal.request_code" else "code_entries"
     record_lockout(share, match.recipient, reason, member=match.member)
     db.session.commit()
-
-

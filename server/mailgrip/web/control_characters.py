@@ -1,8 +1,9 @@
 """Rejecting control characters in a request's path, query and form before any view runs.
 
 PostgreSQL raises ``DataError`` when a query binds a text value with NUL, which was a 500.
-SQLite ends a LIKE pattern at NUL, which matched every row. No path segment or query argument of Mailgrip (ids, link
-tokens, search terms, Graph's validation token) holds any control character (C0, DEL or C1).
+SQLite ends a LIKE pattern at NUL, which matched every row. No path segment or query argument
+of Mailgrip (ids, link tokens, search terms, Graph's validation token) contains a control
+character (C0, DEL or C1).
 Form fields may hold tab and line breaks, so there only NUL is rejected here, and each view
 checks the rest of its own fields with a message that fits the field.
 """

@@ -185,6 +185,18 @@ def test_block_shown_in_tracking(client, alice_headers):
         ({"scope": "file", "fileId": "3"}, 400, "fileId='3'"),
         ({"scope": "recipient", "recipientId": 999999}, 404, "999999"),
         ({"scope": "file", "fileId": 999999}, 404, "999999"),
+        ({"scope": "all", "fileId": 1}, 400, "fileId does not fit scope 'all'"),
+        ({"scope": "all", "recipientId": None}, 400, "recipientId does not fit scope 'all'"),
+        (
+            {"scope": "recipient", "recipientId": 1, "fileId": 2},
+            400,
+            "fileId does not fit scope 'recipient'",
+        ),
+        (
+            {"scope": "file", "fileId": 1, "recipientId": 2},
+            400,
+            "recipientId does not fit scope 'file'",
+        ),
     ],
 )
 def test_block_rejects_bad_request(client, alice_headers, body, status, fragment):

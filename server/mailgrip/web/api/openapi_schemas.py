@@ -169,13 +169,30 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "BlockRequest": {
-        "type": "object",
-        "required": ["scope"],
-        "properties": {
-            "scope": {"type": "string", "enum": ["all", "recipient", "file"]},
-            "recipientId": {"type": "integer", "description": "Required for scope recipient."},
-            "fileId": {"type": "integer", "description": "Required for scope file."},
-        },
+        "description": (
+            "Scope all takes no target, scope recipient takes recipientId, and scope file takes "
+            "fileId. A target field that the scope does not use gets 400."
+        ),
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["scope"],
+                "properties": {"scope": {"const": "all"}},
+                "not": {"anyOf": [{"required": ["recipientId"]}, {"required": ["fileId"]}]},
+            },
+            {
+                "type": "object",
+                "required": ["scope", "recipientId"],
+                "properties": {"scope": {"const": "recipient"}, "recipientId": {"type": "integer"}},
+                "not": {"required": ["fileId"]},
+            },
+            {
+                "type": "object",
+                "required": ["scope", "fileId"],
+                "properties": {"scope": {"const": "file"}, "fileId": {"type": "integer"}},
+                "not": {"required": ["recipientId"]},
+            },
+        ],
     },
     "MessageSummary": {
         "type": "object",

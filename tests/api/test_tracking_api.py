@@ -257,6 +257,16 @@ def test_missing_token_is_401(client):
     response = client.get("/api/messages")
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_token"
+    # RFC 6750 3.1: no error code when the request carried no bearer token.
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailgrip"'
+
+
+@pytest.mark.parametrize("header", ["Basic YWxpY2U6cHc=", "Bearer ", "Bearer"])
+def test_other_scheme_gets_plain_challenge(client, header):
+    response = client.get("/api/messages", headers={"Authorization": header})
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailgrip"'
 
 
 @pytest.mark.parametrize(
@@ -291,6 +301,7 @@ def test_bad_token_is_401(client, emulator, alice, case, fragment):
 
     assert response.status_code == 401
     assert fragment in response.get_json()["message"]
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailgrip", error="invalid_token"'
 
 
 def test_openapi_document_lists_contract(client):

@@ -34,10 +34,10 @@ def _render(status: int, code: str, message: str, detail: dict | None = None):
 
 
 def _bearer_challenge() -> str:
-    """Return the ``WWW-Authenticate`` value of a 401 from the bearer-token API (RFC 6750 3.1).
+    """Return the ``WWW-Authenticate`` value of a 401 from the bearer-token API.
 
-    A request without a bearer token gets no error code, as the RFC asks; one whose token was
-    rejected gets ``invalid_token``.
+    RFC 6750 section 3.1: a request without a bearer token gets a challenge without an error
+    code, and a request whose token was rejected gets ``invalid_token``.
     """
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():

@@ -26,13 +26,14 @@ bp = Blueprint("webhooks", __name__, url_prefix="/graph")
 MAX_NOTIFICATION_BYTES = 4 * 1024 * 1024
 # NOTE: Graph documents no maximum number of notifications per POST. Mailgrip subscribes to
 # one folder per mailbox without resource data, so a batch lists a few new messages, and this
-# is an estimate far above that. A larger batch gets 413 and nothing of it is queued.
+# is an estimate far above that. A larger batch gets 413 and none of it is queued.
 MAX_NOTIFICATIONS_PER_POST = 1000
 
 # No per-client rate limit here. Graph may drop notifications that an endpoint does not accept
-# in time, for good (learn.microsoft.com/graph/change-notifications-delivery-webhooks), and a
-# per-address limit would count Graph's own bursts when many mailboxes send at once. The
-# limits above bound one POST's work instead, and the job looks up a batch in one query.
+# in time, and they are then lost (learn.microsoft.com/graph/change-notifications-delivery-
+# webhooks). A per-address limit would also count Graph's own bursts when many mailboxes send
+# at once. The limits above bound one POST's work instead, and the job looks up a batch's
+# mailboxes in one query.
 
 
 @bp.post("/notifications")

@@ -68,7 +68,7 @@ def _actor() -> str:
     return g.caller.address or g.caller.object_id
 
 
-# The target field that each scope uses. A field of another scope is an error rather than
+# The target field that each scope uses. A field of another scope is rejected instead of
 # ignored, because a client that sent the wrong scope would otherwise block more than it meant.
 _SCOPE_FIELDS = {"all": set(), "recipient": {"recipientId"}, "file": {"fileId"}}
 

@@ -3,7 +3,7 @@
 PostgreSQL raises ``DataError`` when a query binds a text value with NUL, which was a 500.
 SQLite ends a LIKE pattern at NUL, which matched every row. No path segment or query argument
 of Mailgrip (ids, link tokens, search terms, Graph's validation token) contains a control
-character (C0, DEL or C1).
+character (C0, DEL or C1). The tracking image under /o/ is the one exception.
 Form fields may hold tab and line breaks, so there only NUL is rejected here, and each view
 checks the rest of its own fields with a message that fits the field.
 """
@@ -16,6 +16,9 @@ from flask_babel import gettext
 from ..errors import BadRequest
 from ..text import has_control_character
 
+# The tracking image returns the same pixel for every path under /o/, so that a mail client
+# never shows a broken image. Its token is only hashed, never compared as text.
+_PIXEL_PREFIX = "/o/"
 # Views under /api/ read multipart bodies from request.stream with limits of their own, and
 # parsing request.form here first would read the whole upload into memory.
 _STREAMED_PREFIX = "/api/"
@@ -31,6 +34,8 @@ def reject_control_characters() -> None:
 
     :raise 400: naming the parameter (``path``, the argument's or the field's name).
     """
+    if request.path.startswith(_PIXEL_PREFIX):
+        return
     if has_control_character(request.path):
         _reject("path")
     for name, value in request.args.items(multi=True):

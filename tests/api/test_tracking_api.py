@@ -185,6 +185,18 @@ def test_block_shown_in_tracking(client, alice_headers):
         ({"scope": "file", "fileId": "3"}, 400, "fileId='3'"),
         ({"scope": "recipient", "recipientId": 999999}, 404, "999999"),
         ({"scope": "file", "fileId": 999999}, 404, "999999"),
+        ({"scope": "all", "fileId": 1}, 400, "fileId does not fit scope 'all'"),
+        ({"scope": "all", "recipientId": None}, 400, "recipientId does not fit scope 'all'"),
+        (
+            {"scope": "recipient", "recipientId": 1, "fileId": 2},
+            400,
+            "fileId does not fit scope 'recipient'",
+        ),
+        (
+            {"scope": "file", "fileId": 1, "recipientId": 2},
+            400,
+            "recipientId does not fit scope 'file'",
+        ),
     ],
 )
 def test_block_rejects_bad_request(client, alice_headers, body, status, fragment):
@@ -245,6 +257,16 @@ def test_missing_token_is_401(client):
     response = client.get("/api/messages")
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_token"
+    # RFC 6750 3.1: no error code when the request carried no bearer token.
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailgrip"'
+
+
+@pytest.mark.parametrize("header", ["Basic YWxpY2U6cHc=", "Bearer ", "Bearer"])
+def test_other_scheme_gets_plain_challenge(client, header):
+    response = client.get("/api/messages", headers={"Authorization": header})
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailgrip"'
 
 
 @pytest.mark.parametrize(
@@ -279,6 +301,7 @@ def test_bad_token_is_401(client, emulator, alice, case, fragment):
 
     assert response.status_code == 401
     assert fragment in response.get_json()["message"]
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mailgrip", error="invalid_token"'
 
 
 def test_openapi_document_lists_contract(client):

@@ -95,7 +95,8 @@ def test_head_recorded_as_scanner(live_server, app, sender):
 
 @pytest.mark.parametrize(
     "token",
-    ["unknown-token-" + "x" * 30, "%00%ff%fe", "a" * 2000, "..", "'\"<>", "%E2%80%AE"],
+    # A token with a control character gets 400 before routing (tests/security).
+    ["unknown-token-" + "x" * 30, "%ff%fe", "a" * 2000, "..", "'\"<>", "%E2%80%AE"],
     ids=["unknown", "bytes", "long", "dots", "quotes", "bidi"],
 )
 def test_unknown_token_gets_404_page(client, sender, token):

@@ -276,8 +276,9 @@ def test_browser_verifies_over_http(live_server, app, emulator, sender):
 @pytest.mark.parametrize("step", ["code", "verify"])
 @pytest.mark.parametrize(
     "address",
-    ["bob\0@fabrikam.example", "bob@fabrikam\x07.example", "bob\x7f@fabrikam.example"],
-    ids=["nul", "bell", "delete"],
+    # NUL is rejected before the view for every form field (tests/security).
+    ["bob@fabrikam\x07.example", "bob\x7f@fabrikam.example"],
+    ids=["bell", "delete"],
 )
 def test_address_with_control_character_rejected(client, emulator, sender, step, address):
     built = make_share(sender)

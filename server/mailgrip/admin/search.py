@@ -10,6 +10,7 @@ from ..access.models import Block
 from ..db import db
 from ..mirror.addresses import address_key
 from ..mirror.models import MAX_ADDRESS, Mailbox, Message, Recipient
+from ..text import remove_control_characters
 from ..tracking.models import Event
 
 MAX_SEARCH_RESULTS = 100
@@ -54,7 +55,9 @@ def find_messages(query: str) -> list[Message]:
     """Return messages whose subject contains ``query``, or whose sender, recipient or
     ``internetMessageId`` equals it, newest first.
     """
-    text = query.strip()[:MAX_QUERY_CHARS]
+    # The mirror stores subjects without control characters other than tab and line feed, and
+    # addresses without any. NUL would also end SQLite's LIKE pattern and match every message.
+    text = remove_control_characters(query, keep="\t\n").strip()[:MAX_QUERY_CHARS]
     if not text:
         return []
     message_id = text if text.startswith("<") else f"<{text}>"

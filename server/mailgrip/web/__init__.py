@@ -10,6 +10,7 @@ from .errors import register_error_handlers
 
 def register_web(app: Flask) -> None:
     """Register every blueprint and the shared error handlers on ``app``."""
+    from .control_characters import init_control_character_check
     from .converters import IdConverter
 
     # Converters must exist before the blueprints' rules are added.
@@ -34,6 +35,7 @@ def register_web(app: Flask) -> None:
     # Graph posts notifications without cookies; clientState authenticates them instead.
     csrf.exempt(webhooks.bp)
     register_error_handlers(app)
+    init_control_character_check(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(portal.bp)

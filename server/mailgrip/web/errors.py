@@ -9,7 +9,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from ..db import db
-from ..errors import MailgripError
+from ..errors import MailgripError, TokenInvalid
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,25 @@ def _render(status: int, code: str, message: str, detail: dict | None = None):
     return render_template("error.html", status=status, message=message), status
 
 
+def _bearer_challenge() -> str:
+    """Return the ``WWW-Authenticate`` value of a 401 from the bearer-token API.
+
+    RFC 6750 section 3.1: a request without a bearer token gets a challenge without an error
+    code, and a request whose token was rejected gets ``invalid_token``.
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return 'Bearer realm="mailgrip", error="invalid_token"'
+    return 'Bearer realm="mailgrip"'
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MailgripError)
     def handle_mailgrip_error(error: MailgripError):
-        return _render(error.status, error.code, error.message, error.detail)
+        body, status = _render(error.status, error.code, error.message, error.detail)
+        if isinstance(error, TokenInvalid):
+            return body, status, {"WWW-Authenticate": _bearer_challenge()}
+        return body, status
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

@@ -24,6 +24,16 @@ bp = Blueprint("webhooks", __name__, url_prefix="/graph")
 
 # Graph sends notifications in batches; this bounds a batch far above any real one.
 MAX_NOTIFICATION_BYTES = 4 * 1024 * 1024
+# NOTE: Graph documents no maximum number of notifications per POST. Mailgrip subscribes to
+# one folder per mailbox without resource data, so a batch lists a few new messages, and this
+# is an estimate far above that. A larger batch gets 413 and none of it is queued.
+MAX_NOTIFICATIONS_PER_POST = 1000
+
+# No per-client rate limit here. Graph may drop notifications that an endpoint does not accept
+# in time, and they are then lost (learn.microsoft.com/graph/change-notifications-delivery-
+# webhooks). A per-address limit would also count Graph's own bursts when many mailboxes send
+# at once. The limits above bound one POST's work instead, and the job looks up a batch's
+# mailboxes in one query.
 
 
 @bp.post("/notifications")
@@ -56,18 +66,37 @@ def _echo(token: str) -> Response:
 def _notification_batch() -> list[dict[str, Any]]:
     """Return the ``value`` list of the request's notification collection.
 
-    :raise PayloadTooLarge: the body exceeds ``MAX_NOTIFICATION_BYTES``.
+    :raise PayloadTooLarge: the body exceeds ``MAX_NOTIFICATION_BYTES``, also when it comes
+        chunked without Content-Length, or it has more than ``MAX_NOTIFICATIONS_PER_POST``
+        notifications.
     :raise BadRequest: the body is not JSON of the form ``{"value": [{...}, ...]}``.
     """
     if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
         raise PayloadTooLarge(
             f"The notification body has {request.content_length} bytes; the limit is "
-            f"{MAX_NOTIFICATION_BYTES}."
+            f"{MAX_NOTIFICATION_BYTES}.",
+            limit=MAX_NOTIFICATION_BYTES,
+        )
+    # Werkzeug applies max_content_length to a body without Content-Length (chunked) too, when
+    # the WSGI server sets wsgi.input_terminated (its development server and gunicorn do). It
+    # then stops reading at the limit and returns what it read, so one byte past the limit
+    # shows that the body was longer.
+    request.max_content_length = MAX_NOTIFICATION_BYTES + 1
+    if len(request.get_data(cache=True)) > MAX_NOTIFICATION_BYTES:
+        raise PayloadTooLarge(
+            f"The notification body has more than {MAX_NOTIFICATION_BYTES} bytes, the limit.",
+            limit=MAX_NOTIFICATION_BYTES,
         )
     body = request.get_json(silent=True)
     batch = body.get("value") if isinstance(body, dict) else None
     if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
         raise BadRequest('The body is not a notification collection; send JSON {"value": [{...}]}.')
+    if len(batch) > MAX_NOTIFICATIONS_PER_POST:
+        raise PayloadTooLarge(
+            f"The body has {len(batch)} notifications; the limit is "
+            f"{MAX_NOTIFICATIONS_PER_POST} per request. Send them in smaller batches.",
+            limit=MAX_NOTIFICATIONS_PER_POST,
+        )
     return batch
 
 

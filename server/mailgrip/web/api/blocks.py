@@ -22,7 +22,8 @@ from .visibility import may_see_mailbox, visible_message
 def create(message_id: int):
     """Block a file, a recipient or everything of one of the caller's messages.
 
-    :raise 400: the body is not a JSON object with a valid scope and target.
+    :raise 400: the body is not a JSON object with a valid scope and target, or it has a target
+        field that the scope does not use.
     :raise 404: the message does not exist or the caller may not see it, or the recipient or
         file is not the message's.
     :return: 201 with the new block, or 200 with the identical block already active.
@@ -34,9 +35,11 @@ def create(message_id: int):
             'Send a JSON object such as {"scope": "file", "fileId": 3} with '
             "Content-Type: application/json."
         )
+    scope = str(body.get("scope", ""))
+    _reject_unused_fields(body, scope)
     block, created = create_block(
         message,
-        str(body.get("scope", "")),
+        scope,
         actor=_actor(),
         recipient_id=_optional_id(body, "recipientId"),
         file_id=_optional_id(body, "fileId"),
@@ -63,6 +66,24 @@ def lift(block_id: int):
 
 def _actor() -> str:
     return g.caller.address or g.caller.object_id
+
+
+# The target field that each scope uses. A field of another scope is rejected instead of
+# ignored, because a client that sent the wrong scope would otherwise block more than it meant.
+_SCOPE_FIELDS = {"all": set(), "recipient": {"recipientId"}, "file": {"fileId"}}
+
+
+def _reject_unused_fields(body: dict, scope: str) -> None:
+    """:raise 400: ``body`` has ``recipientId`` or ``fileId`` that ``scope`` does not use."""
+    if scope not in _SCOPE_FIELDS:
+        return  # create_block names the valid scopes.
+    for field in ("recipientId", "fileId"):
+        if field in body and field not in _SCOPE_FIELDS[scope]:
+            used = ", ".join(sorted(_SCOPE_FIELDS[scope])) or "no target field"
+            raise BadRequest(
+                f"{field} does not fit scope {scope!r}, which uses {used}. Remove {field}, or "
+                "send the scope that the field belongs to."
+            )
 
 
 def _optional_id(body: dict, key: str) -> int | None:

@@ -7,7 +7,14 @@ from typing import Any
 from . import bp
 from .openapi_schemas import ID_PARAM, SCHEMAS, error_responses, json_response, upload_error
 
-_SHARE_ID_PARAM = {"name": "shareId", "in": "path", "required": True, "schema": {"type": "string"}}
+# Every path with a control character gets 400 before routing (web/control_characters.py).
+_SHARE_ID_PARAM = {
+    "name": "shareId",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"},
+    "description": "A control character in it gets 400.",
+}
 _UPLOAD_PARAMS = [_SHARE_ID_PARAM, {"name": "uploadId", **ID_PARAM}]
 _UPLOAD = {"$ref": "#/components/schemas/Upload"}
 _NOT_OPEN_DRAFT = (

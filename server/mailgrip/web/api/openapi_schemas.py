@@ -19,6 +19,16 @@ def upload_error(description: str) -> dict[str, Any]:
     return json_response(UPLOAD_ERROR, description)
 
 
+# RFC 6750 section 3: the challenge of every 401, with an error code only for a rejected token.
+_BEARER_CHALLENGE = {
+    "description": (
+        'Bearer realm="mailgrip" when the request has no bearer token, and '
+        'Bearer realm="mailgrip", error="invalid_token" when its token was rejected.'
+    ),
+    "schema": {"type": "string"},
+}
+
+
 def error_responses(*statuses: int) -> dict[str, Any]:
     text = {
         400: "Invalid request; the message names the value and the fix.",
@@ -27,7 +37,10 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         409: "Conflicts with the current state; the message says how to continue.",
         413: "Upload larger than the configured limit.",
     }
-    return {str(status): json_response(ERROR, text[status]) for status in statuses}
+    responses = {str(status): json_response(ERROR, text[status]) for status in statuses}
+    if 401 in statuses:
+        responses["401"]["headers"] = {"WWW-Authenticate": _BEARER_CHALLENGE}
+    return responses
 
 
 ID_PARAM = {"in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
@@ -170,13 +183,30 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "BlockRequest": {
-        "type": "object",
-        "required": ["scope"],
-        "properties": {
-            "scope": {"type": "string", "enum": ["all", "recipient", "file"]},
-            "recipientId": {"type": "integer", "description": "Required for scope recipient."},
-            "fileId": {"type": "integer", "description": "Required for scope file."},
-        },
+        "description": (
+            "Scope all takes no target, scope recipient takes recipientId, and scope file takes "
+            "fileId. A target field that the scope does not use gets 400."
+        ),
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["scope"],
+                "properties": {"scope": {"const": "all"}},
+                "not": {"anyOf": [{"required": ["recipientId"]}, {"required": ["fileId"]}]},
+            },
+            {
+                "type": "object",
+                "required": ["scope", "recipientId"],
+                "properties": {"scope": {"const": "recipient"}, "recipientId": {"type": "integer"}},
+                "not": {"required": ["fileId"]},
+            },
+            {
+                "type": "object",
+                "required": ["scope", "fileId"],
+                "properties": {"scope": {"const": "file"}, "fileId": {"type": "integer"}},
+                "not": {"required": ["recipientId"]},
+            },
+        ],
     },
     "MessageSummary": {
         "type": "object",

@@ -220,6 +220,16 @@ def _chunked(body: bytes):
         yield body[start : start + 64 * 1024]
 
 
+def _post_chunked(live_server, body: bytes) -> requests.Response:
+    """POST ``body`` to the webhook with chunked transfer encoding and no Content-Length."""
+    return requests.post(
+        f"{live_server.url}/graph/notifications",
+        data=_chunked(body),
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+
+
 def test_chunked_body_over_size_limit_rejected(live_server, app):
     # A valid collection within the count limit, padded past the byte limit.
     padding = "p" * (MAX_NOTIFICATION_BYTES // MAX_NOTIFICATIONS_PER_POST)
@@ -227,12 +237,7 @@ def test_chunked_body_over_size_limit_rejected(live_server, app):
     body = json.dumps({"value": batch}).encode()
     assert len(body) > MAX_NOTIFICATION_BYTES
 
-    response = requests.post(
-        f"{live_server.url}/graph/notifications",
-        data=_chunked(body),
-        headers={"Content-Type": "application/json"},
-        timeout=60,
-    )
+    response = _post_chunked(live_server, body)
 
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert response.status_code == 413
@@ -243,12 +248,7 @@ def test_chunked_body_over_size_limit_rejected(live_server, app):
 def test_chunked_body_within_size_limit_accepted(live_server, app):
     body = json.dumps({"value": _flood(10)}).encode()
 
-    response = requests.post(
-        f"{live_server.url}/graph/notifications",
-        data=_chunked(body),
-        headers={"Content-Type": "application/json"},
-        timeout=60,
-    )
+    response = _post_chunked(live_server, body)
 
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert response.status_code == 202

@@ -258,7 +258,7 @@ def test_throttled_trace_spends_budget(app, emulator, mailbox):
 
 
 def test_throttled_trace_waits_for_retry_after(app, emulator, mailbox):
-    # The emulator throttles for the rest of a 40 s window and says so in Retry-After.
+    # The emulator throttles for the rest of a 40 s window and sends those seconds in Retry-After.
     configure_trace(emulator, pendingPolls=0, throttleRequests=1, throttleWindowSeconds=40)
     _mirror(mailbox, _send(emulator, "One", ["bob@fabrikam.example"]))
     _mirror(mailbox, _send(emulator, "Two", ["bob@fabrikam.example"]))

@@ -207,7 +207,7 @@ def test_domain_policy_skips_group_lookup(make_app, emulator, unknown_list_share
 
 
 def test_list_session_loses_access_when_expanded(client, emulator, unknown_list_share):
-    # Verified while nothing said LIST is a list: Graph does not know it as a group here.
+    # Verified before any source reported LIST as a list, because Graph has no such group here.
     _request_code(client, unknown_list_share, LIST)
     verified = _enter_code(client, unknown_list_share, LIST, _latest_code(emulator, LIST))
     before = _download(client, unknown_list_share)

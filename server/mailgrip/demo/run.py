@@ -103,7 +103,7 @@ def run_demo(
     links = _send_demo_messages(emulator)
     _mirror_now(app)
     stop = threading.Event()
-    # Handlers go in before the URLs print: whoever reads them may press Ctrl-C at once.
+    # Handlers go in before the URLs print, because a reader may press Ctrl-C at once.
     _stop_on_signals(stop)
     # From here on, the emulator's change notifications reach the jobs of this consumer.
     consumer = start_consumer(app)

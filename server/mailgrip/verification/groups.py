@@ -35,8 +35,8 @@ def is_tenant_group(address: str) -> bool:
 
     :raise GroupLookupFailed: the request failed or the response was not a collection.
     """
-    # NOTE: Graph's documentation lists eq on proxyAddresses but does not say that it ignores
-    # case; the lowercase "smtp:" is expected to match a primary "SMTP:" address as well.
+    # NOTE: Graph's documentation lists eq on proxyAddresses, but not whether it ignores case.
+    # The lowercase "smtp:" is expected to match a primary "SMTP:" address as well.
     literal = address.replace("'", "''")
     params = {
         "$filter": f"proxyAddresses/any(p:p eq 'smtp:{literal}')",

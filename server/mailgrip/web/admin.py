@@ -180,9 +180,10 @@ def start_microsoft_signin():
 def finish_microsoft_signin():
     """Redeem the authorization response and start an admin session for an admin.
 
-    Every failure shows the sign-in page with its reason: 400 for a response that matches
-    no flow of this browser, 401 for an error of the identity platform, 403 for an
-    account without the admin role, 503 when the token endpoint cannot be reached.
+    Every failure shows the sign-in page with its reason. The status is 400 for a response
+    that matches no flow of this browser and 401 for an error of the identity platform. It
+    is 403 for an account without the admin role, and 503 when the token endpoint cannot be
+    reached.
     """
     try:
         admin = finish_signin(request.args.to_dict())
